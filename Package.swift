@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// DPDK 22.11 from Debian. SwiftPM cannot read libdpdk.pc, so the flags are spelled out here.
+let dpdkIncludes: [CSetting] = [
+    .unsafeFlags([
+        "-I/usr/include/dpdk", "-I/usr/include/x86_64-linux-gnu/dpdk",
+        "-include", "rte_config.h", "-march=corei7", "-O3",
+    ]),
+]
+let dpdkLibraries: [LinkerSetting] = [
+    "rte_eal", "rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring", "rte_net",
+    "rte_kvargs", "rte_telemetry", "rte_vhost", "rte_bus_vdev",
+].map { LinkerSetting.linkedLibrary($0) } + [.linkedLibrary("numa"), .linkedLibrary("pcap")]
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "bma",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bmad", targets: ["bmad"]),
+        .executable(name: "bmactl", targets: ["bmactl"]),
+        .executable(name: "bma-analyzer", targets: ["bma-analyzer"]),
+        .executable(name: "bma-scenario", targets: ["bma-scenario"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
+        .target(name: "Dataplane", dependencies: ["CDPDK"], swiftSettings: optimize),
+        .target(name: "Control", dependencies: ["Yams"]),
+        .target(name: "Analysis"),
+        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK"], swiftSettings: optimize),
+        .executableTarget(name: "bmactl", dependencies: [
+            "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bma-analyzer", dependencies: [
+            "Analysis", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bma-scenario", dependencies: [
+            "Analysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Analysis"]),
+    ]
+)

@@ -1,0 +1,91 @@
+import Foundation
+import Yams
+
+/// Reads and validates a `bmad` YAML configuration. Every error names the field.
+public enum ConfigLoader {
+    public static func load(path: String) throws(ConfigError) -> BmadConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(field: "", "cannot read configuration file \(path): \(error.localizedDescription)")
+        }
+        return try parse(text)
+    }
+
+    public static func parse(_ text: String) throws(ConfigError) -> BmadConfig {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError(field: "", "not valid YAML: \(error)")
+        }
+        guard let node, let root = node.mapping else {
+            throw ConfigError(field: "", "the configuration must be a YAML mapping (uplink:, vms:, ...)")
+        }
+        var r = YAMLFields(root, path: "")
+        var c = BmadConfig()
+        c.uplink = try r.devargs("uplink", required: true) ?? ""
+        c.mirror = try r.devargs("mirror", required: false)
+        c.workers = try r.list("workers") { f, path throws(ConfigError) in try f.integer(path, in: 0...1023) }.map(UInt32.init)
+        if var m = try r.mapping("mempool") {
+            c.mempool.mbufs = try m.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? c.mempool.mbufs
+            c.mempool.cache = try m.integer("cache", in: 0...512).map(UInt32.init) ?? c.mempool.cache
+            c.mempool.dataRoom = try m.integer("data_room", in: 256...65535).map(UInt16.init) ?? c.mempool.dataRoom
+            try m.rejectUnknown()
+        }
+        if var q = try r.mapping("queues") {
+            c.queues.rxDescriptors = try q.integer("rx_descriptors", in: 64...16384).map(UInt16.init) ?? c.queues.rxDescriptors
+            c.queues.txDescriptors = try q.integer("tx_descriptors", in: 64...16384).map(UInt16.init) ?? c.queues.txDescriptors
+            try q.rejectUnknown()
+        }
+        c.vms = try r.list("vms") { f, path throws(ConfigError) in try vm(f, path: path) }
+        try r.rejectUnknown()
+        try validate(c)
+        return c
+    }
+
+    static func vm(_ node: Node, path: String) throws(ConfigError) -> BmadConfig.VM {
+        guard let map = node.mapping else { throw ConfigError(field: path, "must be a mapping with name, id and devargs") }
+        var f = YAMLFields(map, path: path)
+        guard let name = try f.string("name"), !name.isEmpty else { throw ConfigError(field: path + ".name", "is required") }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), name.count <= 32 else {
+            throw ConfigError(field: path + ".name", "'\(name)': use up to 32 letters, digits, '-', '_' or '.'")
+        }
+        guard let id = try f.integer("id", in: 1...16_777_215) else {
+            throw ConfigError(field: path + ".id", "is required (1-16777215; it is the VNI on the mirror)")
+        }
+        guard let devargs = try f.devargs("devargs", required: true) else { throw ConfigError(field: path + ".devargs", "is required") }
+        var mac: UInt64?
+        if let text = try f.string("mac") {
+            guard let m = MACAddress.parse(text) else {
+                throw ConfigError(field: path + ".mac", "'\(text)' is not a MAC address (aa:bb:cc:dd:ee:ff)")
+            }
+            guard m & 0x0100_0000_0000 == 0 else { throw ConfigError(field: path + ".mac", "'\(text)' is a multicast address") }
+            mac = m
+        }
+        try f.rejectUnknown()
+        return .init(name: name, id: UInt32(id), devargs: devargs, mac: mac)
+    }
+
+    static func validate(_ c: BmadConfig) throws(ConfigError) {
+        if c.vms.isEmpty { throw ConfigError(field: "vms", "at least one VM is required") }
+        var names: [String: Int] = [:], ids: [UInt32: Int] = [:], devices: [String: String] = [:]
+        func device(_ devargs: String) -> String { String(devargs.prefix { $0 != "," }) }
+        devices[device(c.uplink)] = "uplink"
+        if let m = c.mirror {
+            if let other = devices[device(m)] { throw ConfigError(field: "mirror", "device '\(device(m))' is already the \(other)") }
+            devices[device(m)] = "mirror"
+        }
+        for (i, vm) in c.vms.enumerated() {
+            if let j = names[vm.name] { throw ConfigError(field: "vms[\(i)].name", "'\(vm.name)' is also vms[\(j)].name") }
+            if let j = ids[vm.id] { throw ConfigError(field: "vms[\(i)].id", "\(vm.id) is also vms[\(j)].id") }
+            if let other = devices[device(vm.devargs)] {
+                throw ConfigError(field: "vms[\(i)].devargs", "device '\(device(vm.devargs))' is already the \(other)")
+            }
+            names[vm.name] = i
+            ids[vm.id] = i
+            devices[device(vm.devargs)] = "device of vms[\(i)]"
+        }
+    }
+}

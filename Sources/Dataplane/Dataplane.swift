@@ -1,0 +1,129 @@
+import CDPDK
+
+/// Brings ports up, launches one worker per worker lcore, watches them from the main lcore, and
+/// stops everything cleanly. Setup throws with a message naming what failed.
+public final class Dataplane {
+    public let setup: DataplaneSetup
+    public private(set) var ports: [OpenPort] = []
+    public let uplinkIndex: Int
+    public let mirrorIndex: Int?
+    let macs: MacTable
+    private(set) var workers: [Worker] = []
+    private var pool: OpaquePointer?
+    private var started = false
+    /// Main lcore only: last seen link state per port (-1 unknown) and how often it changed.
+    var linkState: [Int32] = []
+    public internal(set) var linkChanges: [UInt64] = []
+    public let startTsc: UInt64
+
+    /// Opens and starts every port. EAL must be initialised.
+    public init(_ setup: DataplaneSetup) throws(DataplaneError) {
+        self.setup = setup
+        startTsc = bma_tsc()
+        guard !setup.vms.isEmpty else { throw DataplaneError("no VM ports configured") }
+        macs = MacTable(count: setup.vms.count)
+        uplinkIndex = setup.vms.count
+        mirrorIndex = setup.mirrorDevargs == nil ? nil : setup.vms.count + 1
+
+        var lcores = setup.workerLcores.isEmpty ? EAL.workerLcores() : setup.workerLcores
+        let available = Set(EAL.workerLcores())
+        for l in lcores where !available.contains(l) {
+            throw DataplaneError("workers: lcore \(l) is not an EAL worker lcore (give it to EAL with -l; the main lcore \(EAL.mainLcore) cannot be a worker)")
+        }
+        if lcores.isEmpty {
+            throw DataplaneError("no worker lcore: give EAL at least two lcores, e.g. -l 0,1 (the first is the main lcore)")
+        }
+        lcores.sort()
+
+        for (i, vm) in setup.vms.enumerated() {
+            ports.append(try OpenPort.attach(name: vm.name, role: .vm(index: i), devargs: vm.devargs, vmId: vm.id))
+            if let mac = vm.mac { macs.configure(vm: i, mac: mac) }
+        }
+        ports.append(try OpenPort.attach(name: "uplink", role: .uplink, devargs: setup.uplinkDevargs, vmId: nil))
+        if let m = setup.mirrorDevargs {
+            ports.append(try OpenPort.attach(name: "mirror", role: .mirror, devargs: m, vmId: nil))
+        }
+        let ids = ports.map(\.portId)
+        if Set(ids).count != ids.count {
+            throw DataplaneError("two roles name the same device; every VM, the uplink and the mirror need their own port")
+        }
+
+        let pool = bma_pool_create("bma_rx", setup.mbufs, setup.mbufCache, setup.mbufDataRoom, bma_socket_id())
+        guard let pool else { throw DataplaneError(String(cString: bma_last_error())) }
+        self.pool = pool
+
+        // VM ports are spread over the workers, one poller each; the uplink gets one RX queue per
+        // worker when the device has that many, else worker 0 polls it alone. Every worker has its
+        // own TX queue on every port.
+        let nWorkers = lcores.count
+        var assignments = Array(repeating: [RxAssignment](), count: nWorkers)
+        for i in 0..<setup.vms.count {
+            assignments[i % nWorkers].append(RxAssignment(port: ports[i].portId, queue: 0, portIndex: i, vm: i))
+            ports[i].rxQueues = 1
+        }
+        var info = bma_port_info_t()
+        _ = bma_port_info(ports[uplinkIndex].portId, &info)
+        let uplinkQueues = max(1, min(nWorkers, Int(info.max_rx_queues)))
+        ports[uplinkIndex].rxQueues = UInt16(uplinkQueues)
+        for q in 0..<uplinkQueues {
+            assignments[q].append(RxAssignment(port: ports[uplinkIndex].portId, queue: UInt16(q), portIndex: uplinkIndex, vm: -1))
+        }
+        if let mi = mirrorIndex { ports[mi].rxQueues = 1 }
+        for i in ports.indices {
+            ports[i].txQueues = UInt16(nWorkers)
+            let p = ports[i]
+            if bma_port_start(p.portId, p.rxQueues, p.txQueues, setup.rxDescriptors, setup.txDescriptors, pool) != 0 {
+                throw DataplaneError("\(p.name) (\(p.devargs)): \(String(cString: bma_last_error()))")
+            }
+            started = true
+        }
+
+        linkState = Array(repeating: -1, count: ports.count)
+        linkChanges = Array(repeating: 0, count: ports.count)
+        let nsPerCycle = 1e9 / Double(bma_tsc_hz())
+        for (w, lcore) in lcores.enumerated() {
+            workers.append(Worker(index: w, lcore: lcore, rx: assignments[w], portIds: ids,
+                                  uplinkIndex: uplinkIndex, vmCount: setup.vms.count, macs: macs,
+                                  nsPerCycle: nsPerCycle))
+        }
+    }
+
+    /// Starts the workers on their lcores.
+    public func launch() throws(DataplaneError) {
+        for w in workers {
+            let arg = Unmanaged.passUnretained(w).toOpaque()
+            if bma_lcore_launch(w.lcore, workerEntry, arg) != 0 {
+                bma_request_stop()
+                throw DataplaneError("cannot launch worker on lcore \(w.lcore): it is busy")
+            }
+        }
+    }
+
+    /// Requests a stop and waits for every worker to return. Counters stay readable.
+    public func stopWorkers() {
+        bma_request_stop()
+        for w in workers { _ = bma_lcore_wait(w.lcore) }
+    }
+
+    /// Stops the workers if needed, then stops and closes the ports and frees the pool.
+    public func shutdown() {
+        stopWorkers()
+        if started {
+            for p in ports { bma_port_stop_close(p.portId) }
+        }
+        started = false
+        if let pool { bma_pool_free(pool) }
+        pool = nil
+    }
+
+    /// Seconds since the dataplane was created.
+    public var uptime: Double { Double(bma_tsc() &- startTsc) / Double(bma_tsc_hz()) }
+
+    public var workerLcores: [UInt32] { workers.map(\.lcore) }
+
+    /// The MAC the dataplane holds for VM `index` (configured or learned), or nil.
+    public func vmMAC(_ index: Int) -> UInt64? {
+        let m = macs.mac(vm: index)
+        return m == 0 ? nil : m
+    }
+}

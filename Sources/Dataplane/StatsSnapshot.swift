@@ -1,0 +1,135 @@
+import CDPDK
+
+/// Counters read from every worker at one moment (relaxed loads; each counter has one writer).
+public struct StatsSnapshot: Codable, Sendable {
+    public struct Queue: Codable, Sendable {
+        public var queue: Int
+        public var lcore: UInt32
+        public var rx_packets: UInt64
+        public var rx_bytes: UInt64
+        public var tx_packets: UInt64
+        public var tx_bytes: UInt64
+        public var tx_full: UInt64
+    }
+
+    public struct Device: Codable, Sendable {
+        public var ipackets: UInt64
+        public var opackets: UInt64
+        public var ibytes: UInt64
+        public var obytes: UInt64
+        public var imissed: UInt64
+        public var ierrors: UInt64
+        public var oerrors: UInt64
+        public var rx_nombuf: UInt64
+    }
+
+    public struct Port: Codable, Sendable {
+        public var name: String
+        public var role: String
+        public var vm_id: UInt32?
+        public var port_id: UInt16
+        public var driver: String
+        public var devargs: String
+        public var mac: String?
+        public var link_up: Bool?
+        public var link_changes: UInt64
+        public var rx_packets: UInt64
+        public var rx_bytes: UInt64
+        public var tx_packets: UInt64
+        public var tx_bytes: UInt64
+        public var tx_full: UInt64
+        public var queues: [Queue]
+        public var device: Device
+    }
+
+    public struct Lcore: Codable, Sendable {
+        public var lcore: UInt32
+        public var worker: Int
+        public var loops: UInt64
+        public var bursts: UInt64
+        public var rx_packets: UInt64
+        public var tx_packets: UInt64
+    }
+
+    public var uptime_s: Double
+    public var ports: [Port]
+    public var lcores: [Lcore]
+    /// Frames not forwarded, by reason.
+    public var drops: [String: UInt64]
+    /// Frames forwarded although malformed, by reason.
+    public var malformed: [String: UInt64]
+    public var broadcast_copies: UInt64
+}
+
+extension Dataplane {
+    /// Reads every counter now. Safe while the workers run.
+    public func snapshot() -> StatsSnapshot {
+        var outPorts: [StatsSnapshot.Port] = []
+        for (pi, p) in ports.enumerated() {
+            var queues: [Int: StatsSnapshot.Queue] = [:]
+            var total = StatsSnapshot.Queue(queue: -1, lcore: 0, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
+            for w in workers {
+                let b = w.counters
+                let l = b.layout
+                let polled = w.rx.first { $0.portIndex == pi }
+                let rxp = b.read(l.index(port: pi, .rxPackets)), rxb = b.read(l.index(port: pi, .rxBytes))
+                let txp = b.read(l.index(port: pi, .txPackets)), txb = b.read(l.index(port: pi, .txBytes))
+                let txf = b.read(l.index(port: pi, .txFull))
+                if let polled {
+                    var q = queues[Int(polled.queue)] ?? .init(queue: Int(polled.queue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
+                    q.rx_packets &+= rxp
+                    q.rx_bytes &+= rxb
+                    queues[Int(polled.queue)] = q
+                }
+                var tq = queues[Int(w.txQueue)] ?? .init(queue: Int(w.txQueue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
+                tq.tx_packets &+= txp
+                tq.tx_bytes &+= txb
+                tq.tx_full &+= txf
+                queues[Int(w.txQueue)] = tq
+                total.rx_packets &+= rxp
+                total.rx_bytes &+= rxb
+                total.tx_packets &+= txp
+                total.tx_bytes &+= txb
+                total.tx_full &+= txf
+            }
+            var ds = bma_port_stats_t()
+            _ = bma_port_stats(p.portId, &ds)
+            let link = bma_port_link_up(p.portId)
+            var mac: UInt64? = p.mac
+            if case .vm(let i) = p.role { mac = vmMAC(i) }
+            outPorts.append(.init(
+                name: p.name, role: p.role.name, vm_id: p.vmId, port_id: p.portId, driver: p.driver,
+                devargs: p.devargs, mac: mac.map(formatMAC), link_up: link < 0 ? nil : link == 1,
+                link_changes: linkChanges[pi],
+                rx_packets: total.rx_packets, rx_bytes: total.rx_bytes, tx_packets: total.tx_packets,
+                tx_bytes: total.tx_bytes, tx_full: total.tx_full,
+                queues: queues.values.sorted { $0.queue < $1.queue },
+                device: .init(ipackets: ds.ipackets, opackets: ds.opackets, ibytes: ds.ibytes, obytes: ds.obytes,
+                              imissed: ds.imissed, ierrors: ds.ierrors, oerrors: ds.oerrors, rx_nombuf: ds.rx_nombuf)))
+        }
+        var lcores: [StatsSnapshot.Lcore] = []
+        var drops: [String: UInt64] = ["unknown-destination": 0, "tx-full": 0]
+        var malformed: [String: UInt64] = [:]
+        var copies: UInt64 = 0
+        for w in workers {
+            let b = w.counters
+            let l = b.layout
+            var rx: UInt64 = 0, tx: UInt64 = 0
+            for pi in ports.indices {
+                rx &+= b.read(l.index(port: pi, .rxPackets))
+                tx &+= b.read(l.index(port: pi, .txPackets))
+                drops["tx-full", default: 0] &+= b.read(l.index(port: pi, .txFull))
+            }
+            drops["unknown-destination", default: 0] &+= b.read(l.index(.unknownDestination))
+            copies &+= b.read(l.index(.broadcastCopies))
+            for r in 1..<l.malformedReasons {
+                let v = b.read(l.index(malformed: r))
+                if v > 0 { malformed[String(cString: bma_malformed_name(UInt32(r))), default: 0] &+= v }
+            }
+            lcores.append(.init(lcore: w.lcore, worker: w.index, loops: b.read(l.index(.loops)),
+                                bursts: b.read(l.index(.bursts)), rx_packets: rx, tx_packets: tx))
+        }
+        return StatsSnapshot(uptime_s: uptime, ports: outPorts, lcores: lcores, drops: drops,
+                             malformed: malformed, broadcast_copies: copies)
+    }
+}

@@ -1,0 +1,67 @@
+/// Command line of `bmad run` (the default): `bmad [EAL options] -- [options]`.
+struct Options {
+    var configPath: String?
+    var summaryPath: String?
+    var exitWhenIdleMs: UInt64?
+    var statsInterval: Double?
+    var quiet = false
+
+    static let help = """
+    bmad: the BMA per-host dataplane. Forwards each VM's traffic to the uplink and traffic from the
+    uplink to the VM that owns the destination MAC (broadcast and multicast to every VM).
+
+    usage: bmad [EAL options] -- --config PATH [options]
+           bmad --help | --version
+
+    EAL options are DPDK's (-l, --file-prefix, -m, --no-pci, --vdev, ...). The first lcore is the
+    main lcore (control, statistics); every other lcore runs a poll-mode worker.
+
+    options:
+      --config PATH          YAML configuration: VMs, uplink, mirror, workers, mempool, queues
+                             (see config/bmad.example.yaml)
+      --summary-json PATH    on exit, write every counter as JSON to PATH
+      --exit-when-idle MS    exit once every VM port has received nothing for MS milliseconds
+                             (the clock starts at launch; for replays and tests)
+      --stats-interval SEC   print a line of live counters every SEC seconds
+      --quiet                print only errors
+      -h, --help             show this help
+      --version              show the version
+
+    signals: SIGUSR1 prints every counter; SIGINT or SIGTERM stops cleanly.
+    """
+
+    enum ParseError: Error, CustomStringConvertible {
+        case message(String)
+        var description: String { if case .message(let m) = self { return m }; return "" }
+    }
+
+    static func parse(_ args: [String]) throws(ParseError) -> Options {
+        var o = Options()
+        var i = 0
+        func value(_ flag: String) throws(ParseError) -> String {
+            i += 1
+            guard i < args.count else { throw .message("\(flag) needs a value") }
+            return args[i]
+        }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--config": o.configPath = try value(a)
+            case "--summary-json": o.summaryPath = try value(a)
+            case "--exit-when-idle":
+                let v = try value(a)
+                guard let ms = UInt64(v), ms > 0 else { throw .message("--exit-when-idle: '\(v)' is not a positive number of milliseconds") }
+                o.exitWhenIdleMs = ms
+            case "--stats-interval":
+                let v = try value(a)
+                guard let s = Double(v), s > 0, s.isFinite else { throw .message("--stats-interval: '\(v)' is not a positive number of seconds") }
+                o.statsInterval = s
+            case "--quiet": o.quiet = true
+            default: throw .message("unknown option '\(a)' (see bmad --help)")
+            }
+            i += 1
+        }
+        guard o.configPath != nil else { throw .message("--config PATH is required (see bmad --help)") }
+        return o
+    }
+}
