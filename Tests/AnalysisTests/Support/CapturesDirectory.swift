@@ -1,0 +1,26 @@
+import Foundation
+
+/// Where the shared real captures live: $BMA_PCAPS, else `<package root>/../shared/pcaps`.
+enum CapturesDirectory {
+    static let path: String = {
+        if let configured = ProcessInfo.processInfo.environment["BMA_PCAPS"], !configured.isEmpty {
+            return configured
+        }
+        // This file is <root>/Tests/AnalysisTests/Support/CapturesDirectory.swift.
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.deletingLastPathComponent().appendingPathComponent("shared/pcaps").path
+    }()
+
+    static func file(_ name: String) -> String {
+        (path as NSString).appendingPathComponent(name)
+    }
+
+    /// True when every named capture is present, so tests that need them can be skipped otherwise.
+    static func has(_ names: String...) -> Bool {
+        names.allSatisfy { FileManager.default.isReadableFile(atPath: file($0)) }
+    }
+
+    static let skipMessage = "real captures not found: set BMA_PCAPS or provide <package root>/../shared/pcaps"
+}
