@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["CDPDK"], swiftSettings: optimize),
         .target(name: "Control", dependencies: ["Yams"]),
         .target(name: "Analysis"),
-        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK"], swiftSettings: optimize),
+        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK", "Analysis"], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
             "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -29,15 +29,73 @@ public enum WorkerCounter: Int, CaseIterable, Sendable {
     }
 }
 
+/// Per-VM detection and mirror counters, kept by the worker that polls the VM.
+public enum VMCounter: Int, CaseIterable, Sendable {
+    case outgoing, incoming, forwarded, learning, anomalous, sticky, mirrorDecisions, mirrored, mirroredBytes,
+         preTrigger, budgetDrops, mirrorDrops
+    case reasonFirst // one counter per Reason bit follows, mirror decisions by reason
+
+    public var name: String {
+        switch self {
+        case .outgoing: "outgoing"
+        case .incoming: "incoming"
+        case .forwarded: "forwarded"
+        case .learning: "learning"
+        case .anomalous: "anomalous"
+        case .sticky: "sticky"
+        case .mirrorDecisions: "mirror_decisions"
+        case .mirrored: "mirrored"
+        case .mirroredBytes: "mirrored_bytes"
+        case .preTrigger: "pre_trigger"
+        case .budgetDrops: "budget_drops"
+        case .mirrorDrops: "mirror_drops"
+        case .reasonFirst: "reason"
+        }
+    }
+
+    static var width: Int { VMCounter.reasonFirst.rawValue + Reason.all.count }
+}
+
+/// Mirror-port counters of one worker (bma_mirror_stats_t, in that order).
+public enum MirrorCounter: Int, CaseIterable, Sendable {
+    case sent, sentBytes, nombuf, ringfull, tooBig
+
+    public var name: String {
+        switch self {
+        case .sent: "sent"
+        case .sentBytes: "sent_bytes"
+        case .nombuf: "nombuf"
+        case .ringfull: "ringfull"
+        case .tooBig: "too_big"
+        }
+    }
+}
+
 /// The layout of one worker's counter block: single writer (its worker), read by the main lcore
 /// with relaxed loads. Port counters first, then worker counters, then malformed reasons.
 public struct CounterLayout: Sendable {
     public let ports: Int
+    public let vms: Int
     public let malformedReasons = Int(BMA_MAL_COUNT)
 
-    public init(ports: Int) { self.ports = ports }
+    public init(ports: Int, vms: Int) {
+        self.ports = ports
+        self.vms = vms
+    }
 
-    public var count: Int { ports * PortCounter.allCases.count + WorkerCounter.allCases.count + malformedReasons }
+    var vmBase: Int { ports * PortCounter.allCases.count + WorkerCounter.allCases.count + malformedReasons }
+    var mirrorBase: Int { vmBase + vms * VMCounter.width }
+    public var count: Int { mirrorBase + MirrorCounter.allCases.count }
+
+    @inline(__always) public func index(vm: Int, _ c: VMCounter) -> Int {
+        vmBase &+ vm &* VMCounter.width &+ c.rawValue
+    }
+
+    @inline(__always) public func index(vm: Int, reasonBit: Int) -> Int {
+        vmBase &+ vm &* VMCounter.width &+ VMCounter.reasonFirst.rawValue &+ reasonBit
+    }
+
+    @inline(__always) public func index(_ c: MirrorCounter) -> Int { mirrorBase &+ c.rawValue }
 
     @inline(__always) public func index(port: Int, _ c: PortCounter) -> Int {
         port &* PortCounter.allCases.count &+ c.rawValue

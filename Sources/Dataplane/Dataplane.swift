@@ -10,6 +10,7 @@ public final class Dataplane {
     let macs: MacTable
     private(set) var workers: [Worker] = []
     private var pool: OpaquePointer?
+    private var mirrorPool: OpaquePointer?
     private var started = false
     /// Main lcore only: last seen link state per port (-1 unknown) and how often it changed.
     var linkState: [Int32] = []
@@ -80,11 +81,20 @@ public final class Dataplane {
 
         linkState = Array(repeating: -1, count: ports.count)
         linkChanges = Array(repeating: 0, count: ports.count)
+        var encap = bma_encap_t()
+        if let mi = mirrorIndex {
+            // Copies come from their own pool so that a busy mirror never starves production.
+            guard let mp = bma_pool_create("bma_mirror", setup.mirror.mbufs, setup.mbufCache, setup.mbufDataRoom, bma_socket_id()) else {
+                throw DataplaneError("mirror: \(String(cString: bma_last_error()))")
+            }
+            mirrorPool = mp
+            encap = Dataplane.encap(setup.mirror, sourceMAC: ports[mi].mac)
+        }
         let nsPerCycle = 1e9 / Double(bma_tsc_hz())
         for (w, lcore) in lcores.enumerated() {
             workers.append(Worker(index: w, lcore: lcore, rx: assignments[w], portIds: ids,
-                                  uplinkIndex: uplinkIndex, vmCount: setup.vms.count, macs: macs,
-                                  nsPerCycle: nsPerCycle))
+                                  uplinkIndex: uplinkIndex, mirrorIndex: mirrorIndex, setup: setup, macs: macs,
+                                  nsPerCycle: nsPerCycle, encap: encap, mirrorPool: mirrorPool))
         }
     }
 
@@ -112,8 +122,32 @@ public final class Dataplane {
             for p in ports { bma_port_stop_close(p.portId) }
         }
         started = false
+        workers.removeAll() // releases pre-trigger references before the pools go
         if let pool { bma_pool_free(pool) }
         pool = nil
+        if let mirrorPool { bma_pool_free(mirrorPool) }
+        mirrorPool = nil
+    }
+
+    static func encap(_ m: MirrorSetup, sourceMAC: UInt64) -> bma_encap_t {
+        var e = bma_encap_t()
+        switch m.encapsulation {
+        case .none: e.kind = UInt32(BMA_ENCAP_NONE)
+        case .vxlan: e.kind = UInt32(BMA_ENCAP_VXLAN)
+        case .geneve: e.kind = UInt32(BMA_ENCAP_GENEVE)
+        case .erspan2: e.kind = UInt32(BMA_ENCAP_ERSPAN2)
+        }
+        e.snaplen = m.snaplen
+        e.src_mac = sourceMAC
+        e.dst_mac = m.nextHopMAC
+        e.src_ip = m.sourceIP
+        withUnsafeMutableBytes(of: &e.collectors) { raw in
+            let c = raw.bindMemory(to: UInt32.self)
+            for (i, ip) in m.collectors.prefix(Int(BMA_MAX_COLLECTORS)).enumerated() { c[i] = ip }
+        }
+        e.n_collectors = UInt32(min(m.collectors.count, Int(BMA_MAX_COLLECTORS)))
+        e.ttl = 64
+        return e
     }
 
     /// Seconds since the dataplane was created.

@@ -7,6 +7,13 @@ public struct DataplaneSetup: Sendable {
         public var devargs: String
         /// 48-bit MAC; nil to learn it from the VM's source MAC.
         public var mac: UInt64?
+        /// Overrides the global sensitivity for this VM.
+        public var sensitivity: Double?
+        /// Replay: frames on this port that do not come from `mac` are traffic toward the VM.
+        public var replayIncoming = false
+        /// Replay: the capture time of each frame of the port's pcap, in order. Used as the
+        /// packet clock because net_pcap (DPDK 22.11) offers no rx timestamp offload.
+        public var captureTimes: [UInt64]?
 
         public init(name: String, id: UInt32, devargs: String, mac: UInt64? = nil) {
             self.name = name
@@ -26,6 +33,8 @@ public struct DataplaneSetup: Sendable {
     public var mbufDataRoom: UInt16 = 2176
     public var rxDescriptors: UInt16 = 1024
     public var txDescriptors: UInt16 = 1024
+    public var detection = DetectionSettings()
+    public var mirror = MirrorSetup()
 
     public init(vms: [VM], uplinkDevargs: String, mirrorDevargs: String? = nil) {
         self.vms = vms

@@ -51,6 +51,47 @@ public struct StatsSnapshot: Codable, Sendable {
         public var tx_packets: UInt64
     }
 
+    public struct VM: Codable, Sendable {
+        public var name: String
+        public var id: UInt32
+        public var mac: String?
+        /// Frames received on the VM's port (outgoing + incoming).
+        public var seen: UInt64
+        public var outgoing: UInt64
+        public var incoming: UInt64
+        public var forwarded: UInt64
+        public var learning: UInt64
+        public var anomalous: UInt64
+        public var sticky: UInt64
+        /// Packets the detector chose to mirror (anomalous or sticky), by reason.
+        public var mirror_decisions: UInt64
+        public var reasons: [String: UInt64]
+        /// Copies sent on the mirror port, pre-trigger copies included.
+        public var mirrored: UInt64
+        public var mirrored_bytes: UInt64
+        public var pre_trigger: UInt64
+        public var budget_drops: UInt64
+        public var mirror_drops: UInt64
+        public var baseline: BaselineSummary?
+    }
+
+    public struct BaselineSummary: Codable, Sendable {
+        public var learned_packets: UInt64
+        public var services: Int
+        public var hosts: Int
+        public var destinations: Int
+        public var frozen: Bool
+        public var memory_bytes: Int
+    }
+
+    public struct Mirror: Codable, Sendable {
+        public var sent: UInt64
+        public var sent_bytes: UInt64
+        public var nombuf: UInt64
+        public var ringfull: UInt64
+        public var too_big: UInt64
+    }
+
     public var uptime_s: Double
     public var ports: [Port]
     public var lcores: [Lcore]
@@ -59,11 +100,14 @@ public struct StatsSnapshot: Codable, Sendable {
     /// Frames forwarded although malformed, by reason.
     public var malformed: [String: UInt64]
     public var broadcast_copies: UInt64
+    public var vms: [VM]
+    public var mirror: Mirror
 }
 
 extension Dataplane {
     /// Reads every counter now. Safe while the workers run.
-    public func snapshot() -> StatsSnapshot {
+    /// `baselines` adds each VM's baseline size; only safe once the workers have stopped.
+    public func snapshot(baselines: Bool = false) -> StatsSnapshot {
         var outPorts: [StatsSnapshot.Port] = []
         for (pi, p) in ports.enumerated() {
             var queues: [Int: StatsSnapshot.Queue] = [:]
@@ -129,7 +173,30 @@ extension Dataplane {
             lcores.append(.init(lcore: w.lcore, worker: w.index, loops: b.read(l.index(.loops)),
                                 bursts: b.read(l.index(.bursts)), rx_packets: rx, tx_packets: tx))
         }
+        var vms: [StatsSnapshot.VM] = []
+        for (i, vm) in setup.vms.enumerated() {
+            func sum(_ c: VMCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(vm: i, c)) } }
+            var reasons: [String: UInt64] = [:]
+            for (bit, (_, name)) in Reason.all.enumerated() {
+                reasons[name] = workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(vm: i, reasonBit: bit)) }
+            }
+            var base: StatsSnapshot.BaselineSummary?
+            if baselines, let owner = workers.first(where: { w in w.rx.contains { $0.vm == i } }) {
+                let b = owner.vms[i].detector.baseline
+                base = .init(learned_packets: b.learnedPackets, services: b.services.count, hosts: b.hosts.count,
+                             destinations: b.destinations.count, frozen: b.frozen, memory_bytes: Baseline.memoryBytes)
+            }
+            vms.append(.init(name: vm.name, id: vm.id, mac: vmMAC(i).map(formatMAC), seen: sum(.outgoing) &+ sum(.incoming),
+                             outgoing: sum(.outgoing), incoming: sum(.incoming), forwarded: sum(.forwarded),
+                             learning: sum(.learning), anomalous: sum(.anomalous), sticky: sum(.sticky),
+                             mirror_decisions: sum(.mirrorDecisions), reasons: reasons, mirrored: sum(.mirrored),
+                             mirrored_bytes: sum(.mirroredBytes), pre_trigger: sum(.preTrigger),
+                             budget_drops: sum(.budgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base))
+        }
+        func mirrorSum(_ c: MirrorCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(c)) } }
         return StatsSnapshot(uptime_s: uptime, ports: outPorts, lcores: lcores, drops: drops,
-                             malformed: malformed, broadcast_copies: copies)
+                             malformed: malformed, broadcast_copies: copies, vms: vms,
+                             mirror: .init(sent: mirrorSum(.sent), sent_bytes: mirrorSum(.sentBytes), nombuf: mirrorSum(.nombuf),
+                                           ringfull: mirrorSum(.ringfull), too_big: mirrorSum(.tooBig)))
     }
 }

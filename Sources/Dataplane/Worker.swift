@@ -11,30 +11,47 @@ struct RxAssignment {
 }
 
 /// Per-lcore state: created once by the main lcore before launch, then owned by one worker.
-/// Nothing here is shared except the counter block (single writer) and the MAC table.
+/// Shared with other threads: the counter block (single writer: this worker) and the MAC table.
 final class Worker: @unchecked Sendable {
     let index: Int
     let lcore: UInt32
-    /// This worker's TX queue on every port.
+    /// This worker's TX queue on every port, and on the mirror port.
     let txQueue: UInt16
     let rx: UnsafeMutableBufferPointer<RxAssignment>
     let portIds: UnsafeMutableBufferPointer<UInt16>
     let uplinkIndex: Int
+    let mirrorPort: Int32
     let vmCount: Int
     let counters: CounterBlock
     let macs: MacTable
     let nsPerCycle: Double
+    let settings: DetectionSettings
+    let vms: UnsafeMutablePointer<VMState>
+    var totalBudget: MirrorBudget
+    let encap: UnsafeMutablePointer<bma_encap_t>
+    let mirrorPool: OpaquePointer?
+    let mirrorStats: UnsafeMutablePointer<bma_mirror_stats_t>
 
     // Burst buffers, reused for every burst.
     let mbufs: UnsafeMutablePointer<OpaquePointer?>
     let pkts: UnsafeMutablePointer<bma_pkt_t>
-    // Frames from the uplink sorted per VM before sending: vmCount lists of BMA_BURST.
+    /// Frames toward VMs, sorted per VM before sending: vmCount lists of BMA_BURST.
     let vmTx: UnsafeMutablePointer<OpaquePointer?>
     let vmTxLen: UnsafeMutablePointer<UInt32>
     let vmTxCount: UnsafeMutablePointer<Int>
+    /// Outgoing frames of a VM burst (all of them, except replay frames toward the VM).
+    let outTx: UnsafeMutablePointer<OpaquePointer?>
+    let outLen: UnsafeMutablePointer<UInt32>
+    /// Mirror copies to make for this burst, pre-trigger entries first.
+    let mirrorCap: Int
+    let mirrorList: UnsafeMutablePointer<OpaquePointer?>
+    let mirrorMeta: UnsafeMutablePointer<bma_mirror_meta_t>
+    /// Pre-trigger references to release once their copies are made.
+    let heldList: UnsafeMutablePointer<OpaquePointer?>
 
     init(index: Int, lcore: UInt32, rx: [RxAssignment], portIds: [UInt16], uplinkIndex: Int,
-         vmCount: Int, macs: MacTable, nsPerCycle: Double) {
+         mirrorIndex: Int?, setup: DataplaneSetup, macs: MacTable, nsPerCycle: Double,
+         encap: bma_encap_t, mirrorPool: OpaquePointer?) {
         self.index = index
         self.lcore = lcore
         txQueue = UInt16(index)
@@ -43,32 +60,67 @@ final class Worker: @unchecked Sendable {
         self.portIds = .allocate(capacity: portIds.count)
         _ = self.portIds.initialize(from: portIds)
         self.uplinkIndex = uplinkIndex
-        self.vmCount = vmCount
-        counters = CounterBlock(layout: CounterLayout(ports: portIds.count))
+        mirrorPort = mirrorIndex.map { Int32(portIds[$0]) } ?? -1
+        vmCount = setup.vms.count
+        counters = CounterBlock(layout: CounterLayout(ports: portIds.count, vms: setup.vms.count))
         self.macs = macs
         self.nsPerCycle = nsPerCycle
+        settings = setup.detection
+        let preTrigger = min(max(setup.detection.preTriggerPackets, 0), 64)
+        vms = .allocate(capacity: max(vmCount, 1))
+        for (i, vm) in setup.vms.enumerated() {
+            (vms + i).initialize(to: VMState(vm: vm, mirror: setup.mirror, preTrigger: preTrigger))
+        }
+        totalBudget = MirrorBudget(packetsPerSecond: setup.mirror.totalPacketsPerSecond,
+                                   bytesPerSecond: setup.mirror.totalBytesPerSecond)
+        self.encap = .allocate(capacity: 1)
+        self.encap.initialize(to: encap)
+        self.mirrorPool = mirrorPool
+        mirrorStats = .allocate(capacity: 1)
+        mirrorStats.initialize(to: bma_mirror_stats_t())
         let burst = Int(BMA_BURST)
         mbufs = .allocate(capacity: burst)
         mbufs.initialize(repeating: nil, count: burst)
         pkts = .allocate(capacity: burst)
         pkts.initialize(repeating: bma_pkt_t(), count: burst)
-        vmTx = .allocate(capacity: burst * max(vmCount, 1))
-        vmTx.initialize(repeating: nil, count: burst * max(vmCount, 1))
-        vmTxLen = .allocate(capacity: burst * max(vmCount, 1))
-        vmTxLen.initialize(repeating: 0, count: burst * max(vmCount, 1))
+        let lists = burst * max(vmCount, 1)
+        vmTx = .allocate(capacity: lists)
+        vmTx.initialize(repeating: nil, count: lists)
+        vmTxLen = .allocate(capacity: lists)
+        vmTxLen.initialize(repeating: 0, count: lists)
         vmTxCount = .allocate(capacity: max(vmCount, 1))
         vmTxCount.initialize(repeating: 0, count: max(vmCount, 1))
+        outTx = .allocate(capacity: burst)
+        outTx.initialize(repeating: nil, count: burst)
+        outLen = .allocate(capacity: burst)
+        outLen.initialize(repeating: 0, count: burst)
+        mirrorCap = burst + 64
+        mirrorList = .allocate(capacity: mirrorCap)
+        mirrorList.initialize(repeating: nil, count: mirrorCap)
+        mirrorMeta = .allocate(capacity: mirrorCap)
+        mirrorMeta.initialize(repeating: bma_mirror_meta_t(), count: mirrorCap)
+        heldList = .allocate(capacity: 64)
+        heldList.initialize(repeating: nil, count: 64)
     }
 
     deinit {
+        for i in 0..<vmCount { vms[i].release() }
+        vms.deallocate()
         rx.deallocate()
         portIds.deallocate()
         counters.deallocate()
+        encap.deallocate()
+        mirrorStats.deallocate()
         mbufs.deallocate()
         pkts.deallocate()
         vmTx.deallocate()
         vmTxLen.deallocate()
         vmTxCount.deallocate()
+        outTx.deallocate()
+        outLen.deallocate()
+        mirrorList.deallocate()
+        mirrorMeta.deallocate()
+        heldList.deallocate()
     }
 
     /// The poll loop. Returns when a stop is requested.
@@ -93,6 +145,7 @@ final class Worker: @unchecked Sendable {
                 }
             }
         }
+        publishMirrorStats()
     }
 
     @inline(__always) private func countRx(portIndex: Int, n: Int) {
@@ -109,11 +162,127 @@ final class Worker: @unchecked Sendable {
         c[layout.index(port: portIndex, .rxBytes)] &+= bytes
     }
 
-    /// VM traffic: every frame goes to the uplink.
+    /// VM traffic: judged against the VM's baseline, copied to the mirror when it deviates,
+    /// then forwarded to the uplink (all of it; the mirror never holds production back).
     @inline(__always) private func fromVM(vm: Int, n: Int) {
-        macs.learn(vm: vm, mac: pkts[n - 1].src_mac)
-        let sent = Int(bma_tx(portIds[uplinkIndex], txQueue, mbufs, UInt16(n)))
-        countTx(portIndex: uplinkIndex, n: n, sent: sent) { pkts[$0].pkt_len }
+        let c = counters.base
+        let layout = counters.layout
+        let state = vms + vm
+        let s = settings
+        let burst = Int(BMA_BURST)
+        var out = 0
+        var mirrors = 0
+        var held = 0
+        var learnMAC: UInt64 = 0
+        for i in 0..<n {
+            let p = pkts + i
+            let m = mbufs[i]
+            // Replay clock: the capture time of this frame.
+            if state.pointee.timesNext < state.pointee.timesCount {
+                p.pointee.ts_ns = state.pointee.times![state.pointee.timesNext]
+                p.pointee.flags |= UInt16(BMA_PF_TIMESTAMP)
+                state.pointee.timesNext &+= 1
+            }
+            let own = state.pointee.ownMAC
+            if own != 0 && p.pointee.src_mac != own {
+                enqueue(vm: vm, m, len: p.pointee.pkt_len, burst: burst)
+                c[layout.index(vm: vm, .incoming)] &+= 1
+                continue
+            }
+            learnMAC = p.pointee.src_mac
+            outTx[out] = m
+            outLen[out] = p.pointee.pkt_len
+            out &+= 1
+            let t = p.pointee.ts_ns
+            let v = state.pointee.detector.evaluate(UnsafePointer(p), at: t, settings: s)
+            c[layout.index(vm: vm, .outgoing)] &+= 1
+            if v.learning { c[layout.index(vm: vm, .learning)] &+= 1 }
+            if !v.mirror {
+                if s.preTriggerPackets > 0 {
+                    state.pointee.ring.push(m, time: t, hash: p.pointee.flow_hash, length: p.pointee.pkt_len)
+                }
+                continue
+            }
+            if v.anomalous { c[layout.index(vm: vm, .anomalous)] &+= 1 } else { c[layout.index(vm: vm, .sticky)] &+= 1 }
+            if v.trigger && state.pointee.ring.count > 0 {
+                let vmId = state.pointee.id
+                let cutoff = t > s.preTriggerNs ? t - s.preTriggerNs : 0
+                let cap = mirrorCap
+                state.pointee.ring.drain { hm, ht, hh, hl in
+                    guard ht >= cutoff, mirrors < cap, held < 64,
+                          allowMirror(state, bytes: hl, at: t, vm: vm) else { return false }
+                    mirrorList[mirrors] = hm
+                    mirrorMeta[mirrors] = bma_mirror_meta_t(ts_ns: ht, vm_id: vmId, reasons: v.reasons.rawValue,
+                                                            score_milli: 0, flow_hash: hh, policy_id: 0,
+                                                            flags: UInt16(BMA_MF_PRETRIGGER), _pad: 0)
+                    mirrors &+= 1
+                    heldList[held] = hm
+                    held &+= 1
+                    c[layout.index(vm: vm, .preTrigger)] &+= 1
+                    return true
+                }
+            }
+            c[layout.index(vm: vm, .mirrorDecisions)] &+= 1
+            var bits = v.reasons.rawValue
+            while bits != 0 {
+                let b = bits.trailingZeroBitCount
+                c[layout.index(vm: vm, reasonBit: b)] &+= 1
+                bits &= bits &- 1
+            }
+            guard mirrors < mirrorCap, allowMirror(state, bytes: p.pointee.pkt_len, at: t, vm: vm) else { continue }
+            mirrorList[mirrors] = m
+            let score = v.score * 1000
+            mirrorMeta[mirrors] = bma_mirror_meta_t(
+                ts_ns: t, vm_id: state.pointee.id, reasons: v.reasons.rawValue,
+                score_milli: score >= 4e9 ? UInt32.max : UInt32(score), flow_hash: p.pointee.flow_hash,
+                policy_id: 0, flags: v.sticky ? UInt16(BMA_MF_STICKY) : 0, _pad: 0)
+            mirrors &+= 1
+        }
+        if learnMAC != 0 { macs.learn(vm: vm, mac: learnMAC) }
+        if mirrors > 0 { sendMirror(vm: vm, n: mirrors) }
+        if held > 0 { bma_mbufs_free(heldList, UInt16(held)) }
+        if out > 0 {
+            let sent = Int(bma_tx(portIds[uplinkIndex], txQueue, outTx, UInt16(out)))
+            countTx(portIndex: uplinkIndex, n: out, sent: sent) { outLen[$0] }
+            c[layout.index(vm: vm, .forwarded)] &+= UInt64(sent)
+        }
+        if state.pointee.ownMAC != 0 { flushVM(vm, burst: burst) }
+    }
+
+    /// The VM's and the worker's budgets both have room for a copy of `bytes`.
+    @inline(__always) private func allowMirror(_ state: UnsafeMutablePointer<VMState>, bytes: UInt32, at t: UInt64, vm: Int) -> Bool {
+        let b = Double(bytes)
+        if state.pointee.budget.allow(bytes: b, at: t) && totalBudget.allow(bytes: b, at: t) { return true }
+        counters.base[counters.layout.index(vm: vm, .budgetDrops)] &+= 1
+        return false
+    }
+
+    @inline(__always) private func sendMirror(vm: Int, n: Int) {
+        let c = counters.base
+        let layout = counters.layout
+        guard mirrorPort >= 0 else {
+            c[layout.index(vm: vm, .mirrorDrops)] &+= UInt64(n)
+            return
+        }
+        let before = mirrorStats.pointee.sent
+        let beforeBytes = mirrorStats.pointee.sent_bytes
+        let sent = Int(bma_mirror_send(UInt16(mirrorPort), txQueue, mirrorPool, encap, mirrorList, mirrorMeta,
+                                       UInt16(n), mirrorStats))
+        c[layout.index(vm: vm, .mirrored)] &+= UInt64(sent)
+        c[layout.index(vm: vm, .mirroredBytes)] &+= mirrorStats.pointee.sent_bytes &- beforeBytes
+        if sent < n { c[layout.index(vm: vm, .mirrorDrops)] &+= UInt64(n - sent) }
+        _ = before
+        publishMirrorStats()
+    }
+
+    @inline(__always) private func publishMirrorStats() {
+        let c = counters.base
+        let layout = counters.layout
+        c[layout.index(.sent)] = mirrorStats.pointee.sent
+        c[layout.index(.sentBytes)] = mirrorStats.pointee.sent_bytes
+        c[layout.index(.nombuf)] = mirrorStats.pointee.nombuf
+        c[layout.index(.ringfull)] = mirrorStats.pointee.ringfull
+        c[layout.index(.tooBig)] = mirrorStats.pointee.too_big
     }
 
     /// Uplink traffic: to the VM that owns the destination MAC; broadcast and multicast to all.

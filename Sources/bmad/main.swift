@@ -2,25 +2,28 @@ import Control
 import Dataplane
 import Foundation
 
-/// bmad: parse arguments, hand EAL its part, bring the dataplane up, watch it from the main lcore,
-/// stop cleanly on SIGINT/SIGTERM (or when idle), write the summary.
+/// bmad: the per-host dataplane (`bmad [EAL options] -- --config PATH ...`) and its offline
+/// replay (`bmad replay ...`). Thin: arguments, wiring, exit codes.
 
-let version = "0.1.0"
+let version = "0.2.0"
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("bmad: \(message)\n".utf8))
     exit(code)
 }
 
-var argv = CommandLine.arguments
-let rest = Array(argv.dropFirst())
-if rest.first == "--help" || rest.first == "-h" || rest.first == "help" {
+let rest = Array(CommandLine.arguments.dropFirst())
+switch rest.first {
+case "--help", "-h", "help":
     print(Options.help)
     exit(0)
-}
-if rest.first == "--version" {
+case "--version":
     print("bmad \(version)")
     exit(0)
+case "replay":
+    Replay.main(Array(rest.dropFirst()))
+default:
+    break
 }
 
 // EAL gets what precedes "--"; bmad what follows. Without "--", every argument is bmad's.
@@ -48,87 +51,21 @@ do {
     fail("\(options.configPath!): \(error.description)", code: 2)
 }
 
-func log(_ message: String) {
-    if !options.quiet { print(message); fflush(nil) }
-}
-
 Signals.install()
 do {
-    try EAL.initialize([argv[0]] + eal)
+    try EAL.initialize([CommandLine.arguments[0]] + eal)
 } catch {
     fail(error.description)
 }
 
-var setup = DataplaneSetup(
-    vms: config.vms.map { .init(name: $0.name, id: $0.id, devargs: $0.devargs, mac: $0.mac) },
-    uplinkDevargs: config.uplink, mirrorDevargs: config.mirror)
-setup.workerLcores = config.workers
-setup.mbufs = config.mempool.mbufs
-setup.mbufCache = config.mempool.cache
-setup.mbufDataRoom = config.mempool.dataRoom
-setup.rxDescriptors = config.queues.rxDescriptors
-setup.txDescriptors = config.queues.txDescriptors
-
-let dataplane: Dataplane
+let runner = Runner(quiet: options.quiet, statsInterval: options.statsInterval,
+                    exitWhenIdleMs: options.exitWhenIdleMs, summaryPath: options.summaryPath)
 do {
-    dataplane = try Dataplane(setup)
+    let summary = try runner.run(SetupBuilder.setup(config))
+    if !options.quiet { print(StatsReport.table(summary)) }
 } catch {
     EAL.cleanup()
     fail(error.description)
 }
-for p in dataplane.ports {
-    let vm = p.vmId.map { " id \($0)" } ?? ""
-    log("bmad: \(p.role.name) \(p.name)\(vm): port \(p.portId) (\(p.driver)) \(p.devargs), \(p.rxQueues) rx / \(p.txQueues) tx queues\(p.rxTimestamp ? ", rx timestamps" : "")")
-}
-do {
-    try dataplane.launch()
-} catch {
-    dataplane.shutdown()
-    EAL.cleanup()
-    fail(error.description)
-}
-log("bmad: forwarding on worker lcores \(dataplane.workerLcores.map(String.init).joined(separator: ","))")
-
-// Main lcore: housekeeping every 10 ms; the workers never wait for it.
-var lastRx = dataplane.vmRxPackets()
-var lastActivity = dataplane.uptime
-var lastLine = dataplane.uptime
-var previous: StatsSnapshot?
-while !Signals.stopRequested {
-    usleep(10_000)
-    for e in dataplane.pollLinks() { log("bmad: \(e.port): link \(e.up ? "up" : "down")") }
-    if Signals.takeUsr1() { print(StatsReport.table(dataplane.snapshot())); fflush(nil) }
-    let now = dataplane.uptime
-    if let every = options.statsInterval, now - lastLine >= every {
-        let s = dataplane.snapshot()
-        log(StatsReport.line(s, previous: previous))
-        previous = s
-        lastLine = now
-    }
-    if let idle = options.exitWhenIdleMs {
-        let rx = dataplane.vmRxPackets()
-        if rx != lastRx {
-            lastRx = rx
-            lastActivity = now
-        } else if (now - lastActivity) * 1000 >= Double(idle) {
-            log("bmad: every VM port idle for \(idle) ms, stopping")
-            break
-        }
-    }
-}
-
-dataplane.stopWorkers()
-let summary = dataplane.snapshot()
-dataplane.shutdown()
-if let path = options.summaryPath {
-    do {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(summary).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        FileHandle.standardError.write(Data("bmad: cannot write summary \(path): \(error.localizedDescription)\n".utf8))
-    }
-}
-if !options.quiet { print(StatsReport.table(summary)) }
 EAL.cleanup()
-log("bmad: stopped")
+runner.log("bmad: stopped")

@@ -6,6 +6,33 @@ public struct BmadConfig: Sendable, Equatable {
         public var devargs: String
         /// 48-bit MAC, or nil to learn it from the VM's traffic.
         public var mac: UInt64?
+        /// Overrides `detection.sensitivity` for this VM.
+        public var sensitivity: Double?
+    }
+
+    public struct Detection: Sendable, Equatable {
+        public var sensitivity: Double = 1
+        public var learningSeconds: Double = 86_400
+        public var stickySeconds: Double = 60
+        public var preTriggerPackets: Int = 16
+        public var preTriggerSeconds: Double = 2
+    }
+
+    public struct Mirror: Sendable, Equatable {
+        public var devargs: String
+        public var encapsulation: String = "geneve"
+        /// IPv4 collectors in host order.
+        public var collectors: [UInt32] = []
+        public var nextHopMAC: UInt64 = 0
+        public var sourceIP: UInt32 = 0
+        public var snaplen: UInt32 = 0
+        public var mbufs: UInt32 = 8191
+        public var vmPacketsPerSecond: Double = 10_000
+        public var vmBytesPerSecond: Double = 125_000_000
+        public var totalPacketsPerSecond: Double = 100_000
+        public var totalBytesPerSecond: Double = 1_250_000_000
+
+        public init(devargs: String) { self.devargs = devargs }
     }
 
     public struct Mempool: Sendable, Equatable {
@@ -21,7 +48,8 @@ public struct BmadConfig: Sendable, Equatable {
 
     public var vms: [VM] = []
     public var uplink: String = ""
-    public var mirror: String?
+    public var mirror: Mirror?
+    public var detection = Detection()
     /// Worker lcores; empty means every EAL worker lcore.
     public var workers: [UInt32] = []
     public var mempool = Mempool()

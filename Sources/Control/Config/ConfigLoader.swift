@@ -3,17 +3,18 @@ import Yams
 
 /// Reads and validates a `bmad` YAML configuration. Every error names the field.
 public enum ConfigLoader {
-    public static func load(path: String) throws(ConfigError) -> BmadConfig {
+    /// `requirePorts: false` reads only the settings (for `bmad replay`, which makes its own ports).
+    public static func load(path: String, requirePorts: Bool = true) throws(ConfigError) -> BmadConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigError(field: "", "cannot read configuration file \(path): \(error.localizedDescription)")
         }
-        return try parse(text)
+        return try parse(text, requirePorts: requirePorts)
     }
 
-    public static func parse(_ text: String) throws(ConfigError) -> BmadConfig {
+    public static func parse(_ text: String, requirePorts: Bool = true) throws(ConfigError) -> BmadConfig {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -25,8 +26,9 @@ public enum ConfigLoader {
         }
         var r = YAMLFields(root, path: "")
         var c = BmadConfig()
-        c.uplink = try r.devargs("uplink", required: true) ?? ""
-        c.mirror = try r.devargs("mirror", required: false)
+        c.uplink = try r.devargs("uplink", required: requirePorts) ?? ""
+        c.mirror = try mirror(&r)
+        if var d = try r.mapping("detection") { c.detection = try detection(&d) }
         c.workers = try r.list("workers") { f, path throws(ConfigError) in try f.integer(path, in: 0...1023) }.map(UInt32.init)
         if var m = try r.mapping("mempool") {
             c.mempool.mbufs = try m.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? c.mempool.mbufs
@@ -41,8 +43,61 @@ public enum ConfigLoader {
         }
         c.vms = try r.list("vms") { f, path throws(ConfigError) in try vm(f, path: path) }
         try r.rejectUnknown()
-        try validate(c)
+        if requirePorts { try validate(c) }
         return c
+    }
+
+    static func detection(_ f: inout YAMLFields) throws(ConfigError) -> BmadConfig.Detection {
+        var d = BmadConfig.Detection()
+        d.sensitivity = try f.number("sensitivity", in: 0...100) ?? d.sensitivity
+        d.learningSeconds = try f.number("learning_seconds", in: 0...31_536_000) ?? d.learningSeconds
+        d.stickySeconds = try f.number("sticky_seconds", in: 0...86_400) ?? d.stickySeconds
+        d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64) ?? d.preTriggerPackets
+        d.preTriggerSeconds = try f.number("pre_trigger_seconds", in: 0...3600) ?? d.preTriggerSeconds
+        try f.rejectUnknown()
+        return d
+    }
+
+    static func mirror(_ r: inout YAMLFields) throws(ConfigError) -> BmadConfig.Mirror? {
+        guard var f = try r.mapping("mirror", allowScalar: true) else {
+            return try r.devargs("mirror", required: false).map(BmadConfig.Mirror.init)
+        }
+        guard let devargs = try f.devargs("devargs", required: true) else { return nil }
+        var m = BmadConfig.Mirror(devargs: devargs)
+        if let e = try f.string("encapsulation") {
+            guard ["none", "vxlan", "geneve", "erspan2"].contains(e) else {
+                throw ConfigError(field: "mirror.encapsulation", "'\(e)': use none, vxlan, geneve or erspan2")
+            }
+            m.encapsulation = e
+        }
+        m.collectors = try f.list("collectors") { n, path throws(ConfigError) in
+            guard let text = n.string, let ip = IPv4.parse(text) else {
+                throw ConfigError(field: path, "must be an IPv4 address such as 192.0.2.10")
+            }
+            return ip
+        }
+        if m.encapsulation != "none" && m.collectors.isEmpty {
+            throw ConfigError(field: "mirror.collectors", "at least one collector address is required for \(m.encapsulation)")
+        }
+        if let text = try f.string("next_hop_mac") {
+            guard let mac = MACAddressText.parse(text) else { throw ConfigError(field: "mirror.next_hop_mac", "'\(text)' is not a MAC address") }
+            m.nextHopMAC = mac
+        }
+        if let text = try f.string("source_ip") {
+            guard let ip = IPv4.parse(text) else { throw ConfigError(field: "mirror.source_ip", "'\(text)' is not an IPv4 address") }
+            m.sourceIP = ip
+        }
+        m.snaplen = try f.integer("snaplen", in: 0...65535).map(UInt32.init) ?? 0
+        m.mbufs = try f.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? m.mbufs
+        if var b = try f.mapping("budget") {
+            m.vmPacketsPerSecond = try b.number("vm_packets_per_second", in: 0...1e9) ?? m.vmPacketsPerSecond
+            m.vmBytesPerSecond = try b.number("vm_bytes_per_second", in: 0...1e12) ?? m.vmBytesPerSecond
+            m.totalPacketsPerSecond = try b.number("total_packets_per_second", in: 0...1e9) ?? m.totalPacketsPerSecond
+            m.totalBytesPerSecond = try b.number("total_bytes_per_second", in: 0...1e12) ?? m.totalBytesPerSecond
+            try b.rejectUnknown()
+        }
+        try f.rejectUnknown()
+        return m
     }
 
     static func vm(_ node: Node, path: String) throws(ConfigError) -> BmadConfig.VM {
@@ -58,14 +113,15 @@ public enum ConfigLoader {
         guard let devargs = try f.devargs("devargs", required: true) else { throw ConfigError(field: path + ".devargs", "is required") }
         var mac: UInt64?
         if let text = try f.string("mac") {
-            guard let m = MACAddress.parse(text) else {
+            guard let m = MACAddressText.parse(text) else {
                 throw ConfigError(field: path + ".mac", "'\(text)' is not a MAC address (aa:bb:cc:dd:ee:ff)")
             }
             guard m & 0x0100_0000_0000 == 0 else { throw ConfigError(field: path + ".mac", "'\(text)' is a multicast address") }
             mac = m
         }
+        let sensitivity = try f.number("sensitivity", in: 0...100)
         try f.rejectUnknown()
-        return .init(name: name, id: UInt32(id), devargs: devargs, mac: mac)
+        return .init(name: name, id: UInt32(id), devargs: devargs, mac: mac, sensitivity: sensitivity)
     }
 
     static func validate(_ c: BmadConfig) throws(ConfigError) {
@@ -73,7 +129,7 @@ public enum ConfigLoader {
         var names: [String: Int] = [:], ids: [UInt32: Int] = [:], devices: [String: String] = [:]
         func device(_ devargs: String) -> String { String(devargs.prefix { $0 != "," }) }
         devices[device(c.uplink)] = "uplink"
-        if let m = c.mirror {
+        if let m = c.mirror?.devargs {
             if let other = devices[device(m)] { throw ConfigError(field: "mirror", "device '\(device(m))' is already the \(other)") }
             devices[device(m)] = "mirror"
         }

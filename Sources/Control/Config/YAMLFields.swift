@@ -68,8 +68,24 @@ struct YAMLFields {
         return text
     }
 
-    mutating func mapping(_ key: String) throws(ConfigError) -> YAMLFields? {
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double? {
         guard let n = node(key) else { return nil }
+        guard case .scalar(let s) = n, let v = Double(s.string), v.isFinite else {
+            throw ConfigError(field: field(key), "must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard range.contains(v) else {
+            throw ConfigError(field: field(key), "\(v) is out of range (\(range.lowerBound)-\(range.upperBound))")
+        }
+        return v
+    }
+
+    /// A nested mapping; with `allowScalar`, a scalar value returns nil (the caller reads it).
+    mutating func mapping(_ key: String, allowScalar: Bool = false) throws(ConfigError) -> YAMLFields? {
+        guard let n = node(key) else { return nil }
+        if allowScalar, case .scalar = n {
+            used.remove(key)
+            return nil
+        }
         guard let m = n.mapping else { throw ConfigError(field: field(key), "must be a mapping") }
         return YAMLFields(m, path: field(key))
     }

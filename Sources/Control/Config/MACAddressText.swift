@@ -1,5 +1,5 @@
 /// Parses 48-bit MAC addresses into integers, first wire byte in bits 47..40 (as the dataplane keeps them).
-public enum MACAddress {
+public enum MACAddressText {
     public static func parse(_ text: String) -> UInt64? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let dashed = text.split(separator: "-", omittingEmptySubsequences: false)

@@ -1,0 +1,5 @@
+/* The shim's Swift interface. */
+#include "bma_packet.h"
+#include "bma_atomic.h"
+#include "bma_dpdk.h"
+#include "bma_mirror.h"

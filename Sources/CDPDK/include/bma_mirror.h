@@ -1,0 +1,85 @@
+/* Mirror copies: truncated copies of selected packets, encapsulated for a collector and sent
+ * on the worker's own TX queue of the mirror port. Never blocks, never retries: a full queue or
+ * an empty pool drops the copy and counts it. Production mbufs are only read. */
+#ifndef BMA_MIRROR_H
+#define BMA_MIRROR_H
+
+#include <stdint.h>
+#include "bma_dpdk.h"
+
+enum {
+    BMA_ENCAP_NONE = 0,    /* the original frame, for a directly attached capture NIC */
+    BMA_ENCAP_VXLAN = 1,   /* UDP 4789, VNI = VM id */
+    BMA_ENCAP_GENEVE = 2,  /* UDP 6081, VNI = VM id, plus the BMA metadata option */
+    BMA_ENCAP_ERSPAN2 = 3, /* GRE 0x88be, ERSPAN type II, session id = VM id & 0x3ff */
+};
+
+/* Mirror metadata flags. */
+enum {
+    BMA_MF_PRETRIGGER = 1 << 0, /* sent because a later packet of the VM triggered */
+    BMA_MF_STICKY = 1 << 1,     /* sent because its host or flow was flagged recently */
+    BMA_MF_TRUNCATED = 1 << 2,  /* the copy is shorter than the original (snaplen) */
+    BMA_MF_FORCED = 1 << 3,     /* a policy or an operator asked for it (always / force) */
+};
+
+/* The Geneve option carrying BMA metadata: class 0xFFF0 (experimental range), type 0x42. */
+#define BMA_GENEVE_OPT_CLASS 0xFFF0
+#define BMA_GENEVE_OPT_TYPE 0x42
+#define BMA_GENEVE_OPT_VERSION 1
+
+/* What the collector learns about one mirrored packet. */
+typedef struct bma_mirror_meta {
+    uint64_t ts_ns;       /* the packet's time (capture or TSC time) */
+    uint32_t vm_id;       /* VNI / ERSPAN session */
+    uint32_t reasons;     /* reason bits (Sources/Dataplane/Reason.swift) */
+    uint32_t score_milli; /* score x 1000, saturated */
+    uint32_t flow_hash;   /* picks the collector; symmetric */
+    uint16_t policy_id;
+    uint16_t flags;       /* BMA_MF_*; TRUNCATED is set by the mirror itself */
+    uint32_t _pad;
+} bma_mirror_meta_t;
+
+_Static_assert(sizeof(bma_mirror_meta_t) == 32, "bma_mirror_meta_t layout changed");
+
+#define BMA_MAX_COLLECTORS 8
+
+/* Where and how copies go. Addresses are IPv4 in host order; MACs as in bma_pkt_t. */
+typedef struct bma_encap {
+    uint32_t kind;        /* BMA_ENCAP_* */
+    uint32_t snaplen;     /* bytes of the original frame kept; 0 = whole frame */
+    uint64_t src_mac;     /* the mirror port's MAC */
+    uint64_t dst_mac;     /* next hop toward the collectors */
+    uint32_t src_ip;
+    uint32_t collectors[BMA_MAX_COLLECTORS];
+    uint32_t n_collectors;
+    uint16_t udp_dst_port;/* 0 = the encapsulation's standard port */
+    uint8_t ttl;
+    uint8_t dscp;
+} bma_encap_t;
+
+/* Drop counters of one worker's mirror path (single writer). */
+typedef struct bma_mirror_stats {
+    uint64_t sent;
+    uint64_t sent_bytes;
+    uint64_t nombuf;      /* mirror pool empty */
+    uint64_t ringfull;    /* mirror TX queue full */
+    uint64_t too_big;     /* the encapsulated copy would not fit one mbuf */
+} bma_mirror_stats_t;
+
+/* Copies mbufs[i] for i < n (at most snaplen bytes each, from every segment), adds the
+ * encapsulation with meta[i], and sends the copies on (port, queue). The originals are untouched
+ * and stay owned by the caller. Returns how many copies were sent. */
+uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
+                         const bma_encap_t *encap, bma_mbuf_t *const *mbufs,
+                         const bma_mirror_meta_t *meta, uint16_t n, bma_mirror_stats_t *stats);
+
+/* Writes the encapsulation headers for a copy of `inner_len` bytes into out[0..cap); returns the
+ * header length, or 0 when cap is too small. Pure: no DPDK, used by the mirror and by tests.
+ * `orig_len` is the original frame length (for the metadata). */
+uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta,
+                         uint32_t inner_len, uint32_t orig_len, uint8_t *out, uint32_t cap);
+
+/* Length of the headers bma_encap_build writes for this encapsulation. */
+uint32_t bma_encap_header_len(const bma_encap_t *encap);
+
+#endif

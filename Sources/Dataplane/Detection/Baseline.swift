@@ -1,0 +1,123 @@
+/// What one VM normally sends. Owned by the worker that polls the VM; no locks.
+/// Memory is fixed when the VM is set up: see `Baseline.memoryBytes`.
+public struct Baseline {
+    public struct Service {
+        public var packets: UInt64 = 0
+        /// Damped 10 s packet count and its learned peak.
+        public var rate = RateMeter()
+        public var peak: Double = 0
+        public var size = DampedStats()
+    }
+
+    public struct Host {
+        public var packets: UInt64 = 0
+    }
+
+    public struct Destination {
+        public var packets: UInt64 = 0
+    }
+
+    /// Learned tables: only learning-period and normal traffic enter them.
+    public var services: FixedTable<Service>
+    public var hosts: FixedTable<Host>
+    public var destinations: FixedTable<Destination>
+
+    // VM-wide damped rates at 1 s, 10 s, 1 min, 10 min half-lives (packets and bytes).
+    public var packetRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
+    public var byteRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
+    public var peak10: Double = 0
+    public var size = DampedStats()
+    /// Coarse size histogram: < 64, < 128, < 256, < 512, < 1024, < 1518, < 9000, larger.
+    public var sizeHistogram = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+    /// Protocol mix: learned packets and damped 10 s rate with its peak per class.
+    public var classPackets = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+    public var classRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter(), RateMeter())
+    public var classPeaks = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+    public var firstNs: UInt64 = 0
+    public var learnedPackets: UInt64 = 0
+    public var frozen = false
+
+    public static let serviceCapacity = 128
+    public static let hostCapacity = 512
+    public static let destinationCapacity = 2048
+
+    public init() {
+        services = FixedTable(capacity: Baseline.serviceCapacity, empty: Service())
+        hosts = FixedTable(capacity: Baseline.hostCapacity, empty: Host())
+        destinations = FixedTable(capacity: Baseline.destinationCapacity, empty: Destination())
+    }
+
+    public func deallocate() {
+        services.deallocate()
+        hosts.deallocate()
+        destinations.deallocate()
+    }
+
+    /// Forgets everything learned; the VM starts a new learning period with its next packet.
+    public mutating func reset() {
+        services.removeAll(empty: Service())
+        hosts.removeAll(empty: Host())
+        destinations.removeAll(empty: Destination())
+        packetRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
+        byteRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
+        peak10 = 0
+        size = DampedStats()
+        sizeHistogram = (0, 0, 0, 0, 0, 0, 0, 0)
+        classPackets = (0, 0, 0, 0, 0)
+        classRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter(), RateMeter())
+        classPeaks = (0, 0, 0, 0, 0)
+        firstNs = 0
+        learnedPackets = 0
+    }
+
+    /// Bytes held by one VM's baseline and its short-term state, fixed at creation.
+    public static var memoryBytes: Int {
+        MemoryLayout<Baseline>.size + MemoryLayout<ShortTerm>.size
+            + serviceCapacity * MemoryLayout<FixedTable<Service>.Slot>.stride
+            + hostCapacity * MemoryLayout<FixedTable<Host>.Slot>.stride
+            + destinationCapacity * MemoryLayout<FixedTable<Destination>.Slot>.stride
+            + ShortTerm.recentHostCapacity * MemoryLayout<FixedTable<RateMeter>.Slot>.stride
+            + ShortTerm.recentDestinationCapacity * MemoryLayout<FixedTable<UInt8>.Slot>.stride
+            + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
+    }
+}
+
+/// Short-term state that sees every packet, anomalous or not, so that an ongoing attack keeps
+/// being measured while the baseline refuses to learn it.
+public struct ShortTerm {
+    /// Hosts outside the baseline seen recently, each with its damped count of new ports.
+    public var recentHosts: FixedTable<RateMeter>
+    /// (host, service) pairs outside the baseline seen recently.
+    public var recentDestinations: FixedTable<UInt8>
+    /// Hosts recently flagged: value is the time until which they stay sticky.
+    public var suspects: FixedTable<UInt64>
+    /// Damped count of new hosts (fan-out).
+    public var newHosts = RateMeter()
+    /// Time of the last anomaly (0 when none), for pre-trigger.
+    public var lastAnomalyNs: UInt64 = 0
+
+    public static let recentHostCapacity = 256
+    public static let recentDestinationCapacity = 1024
+    public static let suspectCapacity = 64
+
+    public init() {
+        recentHosts = FixedTable(capacity: ShortTerm.recentHostCapacity, empty: RateMeter())
+        recentDestinations = FixedTable(capacity: ShortTerm.recentDestinationCapacity, empty: 0)
+        suspects = FixedTable(capacity: ShortTerm.suspectCapacity, empty: 0)
+    }
+
+    public func deallocate() {
+        recentHosts.deallocate()
+        recentDestinations.deallocate()
+        suspects.deallocate()
+    }
+
+    public mutating func reset() {
+        recentHosts.removeAll(empty: RateMeter())
+        recentDestinations.removeAll(empty: 0)
+        suspects.removeAll(empty: 0)
+        newHosts = RateMeter()
+        lastAnomalyNs = 0
+    }
+}

@@ -1,0 +1,77 @@
+/// Exponential decay for damped statistics. Weights decay as 2^(-dt / halfLife).
+public enum Decay {
+    /// 2^x for x <= 0, within about 1e-4 relative error; 0 below -60. Avoids libm on the hot path.
+    @inline(__always) public static func exp2Negative(_ x: Double) -> Double {
+        if x <= -60 { return 0 }
+        if x >= 0 { return 1 }
+        let i = x.rounded(.down)
+        let f = x - i // [0, 1)
+        // Minimax-style cubic for 2^f on [0, 1).
+        let p = 1.0 + f * (0.6951786 + f * (0.2261928 + f * 0.0786286))
+        return p * Double(sign: .plus, exponent: Int(i), significand: 1.0)
+    }
+
+    /// The factor by which a weight decays over `dtNs` with the given half-life.
+    @inline(__always) public static func factor(dtNs: UInt64, halfLifeNs: UInt64) -> Double {
+        if dtNs == 0 { return 1 }
+        return exp2Negative(-Double(dtNs) / Double(halfLifeNs))
+    }
+}
+
+/// A damped event count: each event adds 1, the sum halves every half-life.
+/// With half-life h, a steady rate r events/s settles at r * h / ln 2.
+public struct RateMeter: Sendable {
+    public var value: Double = 0
+    public var lastNs: UInt64 = 0
+
+    public init() {}
+
+    /// The count as it stands at `nowNs` (without adding an event).
+    @inline(__always) public func at(_ nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        nowNs <= lastNs ? value : value * Decay.factor(dtNs: nowNs - lastNs, halfLifeNs: halfLifeNs)
+    }
+
+    /// Adds `amount` at `nowNs` and returns the new count.
+    @inline(__always) public mutating func add(_ amount: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        value = at(nowNs, halfLifeNs: halfLifeNs) + amount
+        if nowNs > lastNs { lastNs = nowNs }
+        return value
+    }
+
+    /// Events per second implied by the count at `nowNs`.
+    public func rate(at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        at(nowNs, halfLifeNs: halfLifeNs) * 0.6931471805599453 / (Double(halfLifeNs) / 1e9)
+    }
+}
+
+/// Damped mean and variance of a value (Kitsune-style incremental statistics): weight, linear
+/// sum and squared sum all decay with the same half-life.
+public struct DampedStats: Sendable {
+    public var weight: Double = 0
+    public var sum: Double = 0
+    public var squares: Double = 0
+    public var lastNs: UInt64 = 0
+
+    public init() {}
+
+    @inline(__always) public mutating func add(_ x: Double, at nowNs: UInt64, halfLifeNs: UInt64) {
+        if nowNs > lastNs {
+            let f = Decay.factor(dtNs: nowNs - lastNs, halfLifeNs: halfLifeNs)
+            weight *= f
+            sum *= f
+            squares *= f
+            lastNs = nowNs
+        }
+        weight += 1
+        sum += x
+        squares += x * x
+    }
+
+    public var mean: Double { weight > 0 ? sum / weight : 0 }
+    public var variance: Double {
+        guard weight > 0 else { return 0 }
+        let m = sum / weight
+        return max(0, squares / weight - m * m)
+    }
+    public var std: Double { variance.squareRoot() }
+}

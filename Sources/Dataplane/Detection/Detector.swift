@@ -1,0 +1,167 @@
+import CDPDK
+
+/// Scores one VM's outgoing packets against its baseline and keeps the baseline learning from
+/// traffic judged normal. One per VM, owned by the worker that polls the VM.
+public struct Detector {
+    public var baseline = Baseline()
+    public var shortTerm = ShortTerm()
+    /// Per-VM sensitivity; nil uses the global one.
+    public var sensitivity: Double?
+
+    public init() {}
+
+    public func deallocate() {
+        baseline.deallocate()
+        shortTerm.deallocate()
+    }
+
+    public mutating func reset() {
+        baseline.reset()
+        shortTerm.reset()
+    }
+
+    @inline(__always) static func hostKey(_ p: UnsafePointer<bma_pkt_t>) -> (UInt64, UInt64) {
+        let l3 = p.pointee.l3
+        if l3 == UInt8(BMA_L3_IPV4) || l3 == UInt8(BMA_L3_IPV6) || l3 == UInt8(BMA_L3_ARP) {
+            return (p.pointee.dst_ip_hi, p.pointee.dst_ip_lo)
+        }
+        return (0xFFFF_0000_0000_0000 | p.pointee.dst_mac, 0)
+    }
+
+    @inline(__always) static func destinationKey(_ host: (UInt64, UInt64), _ service: UInt64) -> (UInt64, UInt64) {
+        (host.0 ^ (service &* 0x9E37_79B9_7F4A_7C15), host.1 ^ service)
+    }
+
+    /// Judges the packet at time `t` (capture or TSC time) and updates the state.
+    @inline(__always)
+    public mutating func evaluate(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64, settings s: DetectionSettings) -> Verdict {
+        var v = Verdict()
+        if baseline.firstNs == 0 { baseline.firstNs = t == 0 ? 1 : t }
+        let learning = t &- baseline.firstNs < s.learningNs || t < baseline.firstNs
+        v.learning = learning
+
+        let service = serviceKey(p)
+        let host = Detector.hostKey(p)
+        let dest = Detector.destinationKey(host, service)
+        let size = packetSize(p)
+        let cls = protocolClass(p)
+
+        let svc = baseline.services.find(service, 0)
+        let knownHost = baseline.hosts.find(host.0, host.1) != nil
+        let knownDest = baseline.destinations.find(dest.0, dest.1) != nil
+
+        // Short-term detectors see every packet.
+        var fanOut = shortTerm.newHosts.at(t, halfLifeNs: HalfLife.short)
+        var newPorts = 0.0
+        if !knownHost || !knownDest {
+            var inserted = false
+            let rh = shortTerm.recentHosts.findOrInsert(host.0, host.1, at: t, empty: RateMeter(), inserted: &inserted)
+            if !knownHost && (inserted || t &- rh.pointee.lastNs > HalfLife.recent) {
+                fanOut = shortTerm.newHosts.add(1, at: t, halfLifeNs: HalfLife.short)
+            }
+            rh.pointee.lastNs = t
+            if !knownDest {
+                var fresh = false
+                let rd = shortTerm.recentDestinations.findOrInsert(dest.0, dest.1, at: t, empty: 0, inserted: &fresh)
+                if fresh || t &- rd.pointee.lastNs > HalfLife.recent {
+                    newPorts = rh.pointee.value.add(1, at: t, halfLifeNs: HalfLife.short)
+                } else {
+                    newPorts = rh.pointee.value.at(t, halfLifeNs: HalfLife.short)
+                }
+                rd.pointee.lastNs = t
+            }
+        }
+        let vmRate = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.rates[1])
+        _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.rates[0])
+        _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.rates[2])
+        _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.rates[3])
+        _ = baseline.byteRates.0.add(size, at: t, halfLifeNs: HalfLife.rates[0])
+        _ = baseline.byteRates.1.add(size, at: t, halfLifeNs: HalfLife.rates[1])
+        _ = baseline.byteRates.2.add(size, at: t, halfLifeNs: HalfLife.rates[2])
+        _ = baseline.byteRates.3.add(size, at: t, halfLifeNs: HalfLife.rates[3])
+        let classRate = withElement(&baseline.classRates, cls, RateMeter.self) {
+            $0.add(1, at: t, halfLifeNs: HalfLife.short)
+        }
+        var serviceRate = 0.0
+        if let svc { serviceRate = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
+
+        // Scores, each normalised to 1 at its threshold.
+        let sens = sensitivity ?? s.sensitivity
+        var score = 0.0
+        var reasons: Reason = []
+        @inline(__always) func consider(_ x: Double, _ r: Reason) {
+            if x > score { score = x }
+            if x * sens >= 1 { reasons.insert(r) }
+        }
+        if !knownHost { consider(s.newDestinationScore, .newDestination) }
+        if svc == nil { consider(s.newServiceScore, .newService) }
+        consider(fanOut / s.fanOutLimit, .fanOut)
+        consider(newPorts / s.portScanLimit, .portScan)
+        consider(vmRate / (s.rateFactor * baseline.peak10 + s.rateFloor), .rateSpike)
+        if let svc {
+            consider(serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor), .rateSpike)
+            let st = svc.pointee.value.size
+            if svc.pointee.value.packets >= 8 {
+                let m = st.mean
+                let spread = max(st.std, 0.1 * m, 8)
+                consider(abs(size - m) / spread / s.sizeDeviations, .sizeOutlier)
+            }
+        }
+        let classPeak = element(baseline.classPeaks, cls, Double.self)
+        consider(classRate / (s.rateFactor * classPeak + s.rateFloor), .protocolShift)
+
+        v.score = score
+        if !learning && score * sens >= 1 {
+            v.anomalous = true
+            if !knownHost { reasons.insert(.newDestination) }
+            if svc == nil { reasons.insert(.newService) }
+            v.reasons = reasons
+            v.trigger = shortTerm.lastAnomalyNs == 0 || t &- shortTerm.lastAnomalyNs > s.stickyNs
+            shortTerm.lastAnomalyNs = t
+            if s.stickyNs > 0 {
+                var ins = false
+                let sus = shortTerm.suspects.findOrInsert(host.0, host.1, at: t, empty: 0, inserted: &ins)
+                sus.pointee.lastNs = t
+                sus.pointee.value = t &+ s.stickyNs
+            }
+            return v
+        }
+        if !learning, let sus = shortTerm.suspects.find(host.0, host.1), sus.pointee.value >= t {
+            v.sticky = true
+            return v
+        }
+        if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
+                                    serviceRate: serviceRate, vmRate: vmRate, classRate: classRate) }
+        return v
+    }
+
+    /// Takes a normal (or learning-period) packet into the baseline.
+    @inline(__always)
+    mutating func learn(_ p: UnsafePointer<bma_pkt_t>, t: UInt64, service: UInt64, host: (UInt64, UInt64),
+                        dest: (UInt64, UInt64), size: Double, cls: Int, serviceRate: Double, vmRate: Double,
+                        classRate: Double) {
+        var inserted = false
+        let svc = baseline.services.findOrInsert(service, 0, at: t, empty: Baseline.Service(), inserted: &inserted)
+        svc.pointee.lastNs = t
+        if inserted { _ = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
+        svc.pointee.value.packets &+= 1
+        // Peaks are the largest rates seen in normal traffic; attacks never raise them.
+        svc.pointee.value.peak = max(svc.pointee.value.peak, inserted ? 1 : serviceRate)
+        svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
+
+        let h = baseline.hosts.findOrInsert(host.0, host.1, at: t, empty: Baseline.Host(), inserted: &inserted)
+        h.pointee.lastNs = t
+        h.pointee.value.packets &+= 1
+        let d = baseline.destinations.findOrInsert(dest.0, dest.1, at: t, empty: Baseline.Destination(), inserted: &inserted)
+        d.pointee.lastNs = t
+        d.pointee.value.packets &+= 1
+
+        baseline.peak10 = max(baseline.peak10, vmRate)
+        withElement(&baseline.classPeaks, cls, Double.self) { $0 = max($0, classRate) }
+        withElement(&baseline.classPackets, cls, UInt64.self) { $0 &+= 1 }
+        baseline.size.add(size, at: t, halfLifeNs: HalfLife.size)
+        let bucket = size < 64 ? 0 : size < 128 ? 1 : size < 256 ? 2 : size < 512 ? 3 : size < 1024 ? 4 : size < 1518 ? 5 : size < 9000 ? 6 : 7
+        withElement(&baseline.sizeHistogram, bucket, UInt64.self) { $0 &+= 1 }
+        baseline.learnedPackets &+= 1
+    }
+}

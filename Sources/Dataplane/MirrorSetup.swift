@@ -1,0 +1,23 @@
+/// How and where mirrored copies go, and how many may go.
+public struct MirrorSetup: Sendable, Equatable {
+    public enum Encapsulation: String, Sendable, CaseIterable {
+        case none, vxlan, geneve, erspan2
+    }
+
+    public var encapsulation: Encapsulation = .geneve
+    /// IPv4 collectors (host order); a symmetric flow hash picks one per flow.
+    public var collectors: [UInt32] = []
+    public var nextHopMAC: UInt64 = 0
+    /// Outer source address; 0 picks 0.0.0.0 (set it for routed collectors).
+    public var sourceIP: UInt32 = 0
+    /// Bytes of each original frame kept; 0 keeps whole frames.
+    public var snaplen: UInt32 = 0
+    /// Per-VM and per-worker budgets (0 = unlimited).
+    public var vmPacketsPerSecond: Double = 10_000
+    public var vmBytesPerSecond: Double = 125_000_000
+    public var totalPacketsPerSecond: Double = 100_000
+    public var totalBytesPerSecond: Double = 1_250_000_000
+    public var mbufs: UInt32 = 8191
+
+    public init() {}
+}
