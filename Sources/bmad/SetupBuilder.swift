@@ -10,6 +10,7 @@ enum SetupBuilder {
         s.stickyNs = UInt64(d.stickySeconds * 1e9)
         s.preTriggerPackets = d.preTriggerPackets
         s.preTriggerNs = UInt64(d.preTriggerSeconds * 1e9)
+        s.promoteNs = UInt64(d.promoteSeconds * 1e9)
         return s
     }
 

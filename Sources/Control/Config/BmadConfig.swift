@@ -16,6 +16,7 @@ public struct BmadConfig: Sendable, Equatable {
         public var stickySeconds: Double = 60
         public var preTriggerPackets: Int = 16
         public var preTriggerSeconds: Double = 2
+        public var promoteSeconds: Double = 3600
     }
 
     public struct Mirror: Sendable, Equatable {

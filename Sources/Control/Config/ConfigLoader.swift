@@ -54,6 +54,7 @@ public enum ConfigLoader {
         d.stickySeconds = try f.number("sticky_seconds", in: 0...86_400) ?? d.stickySeconds
         d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64) ?? d.preTriggerPackets
         d.preTriggerSeconds = try f.number("pre_trigger_seconds", in: 0...3600) ?? d.preTriggerSeconds
+        d.promoteSeconds = try f.number("promote_seconds", in: 0...31_536_000) ?? d.promoteSeconds
         try f.rejectUnknown()
         return d
     }

@@ -79,7 +79,7 @@ public struct Baseline {
             + destinationCapacity * MemoryLayout<FixedTable<Destination>.Slot>.stride
             + ShortTerm.recentHostCapacity * MemoryLayout<FixedTable<RateMeter>.Slot>.stride
             + ShortTerm.recentDestinationCapacity * MemoryLayout<FixedTable<UInt8>.Slot>.stride
-            + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
+            + (ShortTerm.suspectCapacity + ShortTerm.probationCapacity) * MemoryLayout<FixedTable<UInt64>.Slot>.stride
     }
 }
 
@@ -92,6 +92,8 @@ public struct ShortTerm {
     public var recentDestinations: FixedTable<UInt8>
     /// Hosts recently flagged: value is the time until which they stay sticky.
     public var suspects: FixedTable<UInt64>
+    /// Novel (host, service) pairs on probation: value is when they were first seen.
+    public var probation: FixedTable<UInt64>
     /// Damped count of new hosts (fan-out).
     public var newHosts = RateMeter()
     /// Time of the last anomaly (0 when none), for pre-trigger.
@@ -100,23 +102,27 @@ public struct ShortTerm {
     public static let recentHostCapacity = 256
     public static let recentDestinationCapacity = 1024
     public static let suspectCapacity = 64
+    public static let probationCapacity = 256
 
     public init() {
         recentHosts = FixedTable(capacity: ShortTerm.recentHostCapacity, empty: RateMeter())
         recentDestinations = FixedTable(capacity: ShortTerm.recentDestinationCapacity, empty: 0)
         suspects = FixedTable(capacity: ShortTerm.suspectCapacity, empty: 0)
+        probation = FixedTable(capacity: ShortTerm.probationCapacity, empty: 0)
     }
 
     public func deallocate() {
         recentHosts.deallocate()
         recentDestinations.deallocate()
         suspects.deallocate()
+        probation.deallocate()
     }
 
     public mutating func reset() {
         recentHosts.removeAll(empty: RateMeter())
         recentDestinations.removeAll(empty: 0)
         suspects.removeAll(empty: 0)
+        probation.removeAll(empty: 0)
         newHosts = RateMeter()
         lastAnomalyNs = 0
     }

@@ -11,6 +11,10 @@ public struct DetectionSettings: Sendable, Equatable {
     public var preTriggerPackets: Int = 16
     /// ...that are at most this old.
     public var preTriggerNs: UInt64 = 2 * 1_000_000_000
+    /// A new service or host that keeps coming back this long without any other deviation is
+    /// learned as normal (a new application, not an attack); 0 never learns novelty after the
+    /// learning period.
+    public var promoteNs: UInt64 = 3600 * 1_000_000_000
     /// Score of a packet to a host the VM has not talked to (alone it stays below 1).
     public var newDestinationScore: Double = 0.5
     /// Score of a packet on a service the VM has never used.

@@ -111,6 +111,19 @@ public struct Detector {
         consider(classRate / (s.rateFactor * classPeak + s.rateFloor), .protocolShift)
 
         v.score = score
+        // Novelty alone that persists past probation is a new habit, not an attack.
+        let novelty: Reason = [.newService, .newDestination]
+        if !learning && score * sens >= 1 && reasons.isSubset(of: novelty) && s.promoteNs > 0 {
+            var fresh = false
+            let pb = shortTerm.probation.findOrInsert(dest.0, dest.1, at: t, empty: t, inserted: &fresh)
+            pb.pointee.lastNs = t
+            if !fresh && t &- pb.pointee.value >= s.promoteNs {
+                v.promoted = true
+                if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
+                                            serviceRate: serviceRate, vmRate: vmRate, classRate: classRate) }
+                return v
+            }
+        }
         if !learning && score * sens >= 1 {
             v.anomalous = true
             if !knownHost { reasons.insert(.newDestination) }

@@ -10,5 +10,7 @@ public struct Verdict: Sendable {
     /// The first anomaly after a quiet period: earlier packets go out as pre-trigger copies.
     public var trigger = false
     public var learning = false
+    /// Novelty that outlived its probation and was learned instead of flagged.
+    public var promoted = false
     public var mirror: Bool { anomalous || sticky }
 }
