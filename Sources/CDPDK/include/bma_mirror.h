@@ -31,7 +31,7 @@ enum {
 typedef struct bma_mirror_meta {
     uint64_t ts_ns;       /* the packet's time (capture or TSC time) */
     uint32_t vm_id;       /* VNI / ERSPAN session */
-    uint32_t reasons;     /* reason bits (Sources/Dataplane/Reason.swift) */
+    uint32_t reasons;     /* reason bits (Sources/Dataplane/Detection/Reason.swift) */
     uint32_t score_milli; /* score x 1000, saturated */
     uint32_t flow_hash;   /* picks the collector; symmetric */
     uint16_t policy_id;
@@ -74,7 +74,8 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
                          const bma_mirror_meta_t *meta, uint16_t n, bma_mirror_stats_t *stats);
 
 /* Writes the encapsulation headers for a copy of `inner_len` bytes into out[0..cap); returns the
- * header length, or 0 when cap is too small. Pure: no DPDK, used by the mirror and by tests.
+ * header length, or 0 when it cannot (cap too small, no collector, unknown kind, outer frame over
+ * 9000 bytes; and for BMA_ENCAP_NONE, whose header is empty). Pure: no DPDK, used by the mirror and by tests.
  * `orig_len` is the original frame length (for the metadata). */
 uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta,
                          uint32_t inner_len, uint32_t orig_len, uint8_t *out, uint32_t cap);
