@@ -29,6 +29,7 @@ public struct MacTable: @unchecked Sendable {
 
     /// The VM that owns `mac`, or -1.
     @inline(__always) func lookup(_ mac: UInt64) -> Int {
+        if mac == 0 { return -1 } // 0 marks "not known yet", never an owner
         var i = 0
         while i < count {
             if bma_load_u64(macs + i) == mac { return i }

@@ -7,7 +7,7 @@ public enum MACAddressText {
         guard groups.count == 6 else { return nil }
         var v: UInt64 = 0
         for g in groups {
-            guard (1...2).contains(g.count), let b = UInt8(g, radix: 16) else { return nil }
+            guard (1...2).contains(g.count), g.allSatisfy(\.isHexDigit), let b = UInt8(g, radix: 16) else { return nil }
             v = v << 8 | UInt64(b)
         }
         return v
