@@ -53,25 +53,25 @@ public final class Dataplane {
         guard let pool else { throw DataplaneError(String(cString: bma_last_error())) }
         self.pool = pool
 
-        // VM ports are spread over the workers, one poller each; the uplink gets one RX queue per
-        // worker when the device has that many, else worker 0 polls it alone. Every worker has its
-        // own TX queue on every port.
+        // VM ports are spread over the workers, one poller each. The uplink's RX is polled by
+        // worker 0 alone, so only worker 0 transmits toward VMs: a VM port needs one TX queue
+        // (a vhost-user guest with a single queue pair works with any number of workers). The
+        // uplink and the mirror get one TX queue per worker.
         let nWorkers = lcores.count
         var assignments = Array(repeating: [RxAssignment](), count: nWorkers)
         for i in 0..<setup.vms.count {
             assignments[i % nWorkers].append(RxAssignment(port: ports[i].portId, queue: 0, portIndex: i, vm: i))
             ports[i].rxQueues = 1
+            ports[i].txQueues = 1
         }
-        var info = bma_port_info_t()
-        _ = bma_port_info(ports[uplinkIndex].portId, &info)
-        let uplinkQueues = max(1, min(nWorkers, Int(info.max_rx_queues)))
-        ports[uplinkIndex].rxQueues = UInt16(uplinkQueues)
-        for q in 0..<uplinkQueues {
-            assignments[q].append(RxAssignment(port: ports[uplinkIndex].portId, queue: UInt16(q), portIndex: uplinkIndex, vm: -1))
+        assignments[0].append(RxAssignment(port: ports[uplinkIndex].portId, queue: 0, portIndex: uplinkIndex, vm: -1))
+        ports[uplinkIndex].rxQueues = 1
+        ports[uplinkIndex].txQueues = UInt16(nWorkers)
+        if let mi = mirrorIndex {
+            ports[mi].rxQueues = 1
+            ports[mi].txQueues = UInt16(nWorkers)
         }
-        if let mi = mirrorIndex { ports[mi].rxQueues = 1 }
         for i in ports.indices {
-            ports[i].txQueues = UInt16(nWorkers)
             let p = ports[i]
             if bma_port_start(p.portId, p.rxQueues, p.txQueues, setup.rxDescriptors, setup.txDescriptors, pool) != 0 {
                 throw DataplaneError("\(p.name) (\(p.devargs)): \(String(cString: bma_last_error()))")

@@ -326,7 +326,8 @@ final class Worker: @unchecked Sendable {
         if k == 0 { return }
         let list = vmTx + vm &* burst
         let lens = vmTxLen + vm &* burst
-        let sent = Int(bma_tx(portIds[vm], txQueue, list, UInt16(k)))
+        // Toward a VM: queue 0, used by worker 0 only (see Dataplane.init).
+        let sent = Int(bma_tx(portIds[vm], 0, list, UInt16(k)))
         countTx(portIndex: vm, n: k, sent: sent) { lens[$0] }
         vmTxCount[vm] = 0
     }
