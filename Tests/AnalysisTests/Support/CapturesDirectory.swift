@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the shared real captures live: $BMA_PCAPS, else `<package root>/../shared/pcaps`.
+/// Where the real captures live: $BMA_PCAPS, else `<package root>/captures`.
 enum CapturesDirectory {
     static let path: String = {
         if let configured = ProcessInfo.processInfo.environment["BMA_PCAPS"], !configured.isEmpty {
@@ -10,7 +10,7 @@ enum CapturesDirectory {
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        return root.deletingLastPathComponent().appendingPathComponent("shared/pcaps").path
+        return root.appendingPathComponent("captures").path
     }()
 
     static func file(_ name: String) -> String {
@@ -22,5 +22,5 @@ enum CapturesDirectory {
         names.allSatisfy { FileManager.default.isReadableFile(atPath: file($0)) }
     }
 
-    static let skipMessage = "real captures not found: set BMA_PCAPS or provide <package root>/../shared/pcaps"
+    static let skipMessage = "real captures not found: set BMA_PCAPS or provide <package root>/captures"
 }

@@ -19,10 +19,10 @@ enum TestEnvironment {
         return packageRoot.appendingPathComponent(".build/debug").path
     }
 
-    /// `BMA_PCAPS`, else `<package root>/../shared/pcaps`.
+    /// `BMA_PCAPS`, else `<package root>/captures`.
     static var pcapsDirectory: String {
         if let dir = ProcessInfo.processInfo.environment["BMA_PCAPS"], !dir.isEmpty { return dir }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/pcaps").standardizedFileURL.path
+        return packageRoot.appendingPathComponent("captures").standardizedFileURL.path
     }
 
     /// The path of a built executable of this package; fails the test when it is not built.
