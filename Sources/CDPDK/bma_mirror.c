@@ -49,28 +49,35 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
 
     struct rte_mempool *mp = (struct rte_mempool *)pool;
     struct rte_mbuf *const *orig = (struct rte_mbuf *const *)mbufs;
-    const uint32_t hlen = bma_encap_header_len(encap);
-    const int tunnel = encap->kind != BMA_ENCAP_NONE;
     uint64_t sent = 0, sent_bytes = 0, nombuf = 0, ringfull = 0, too_big = 0;
-
-    if (tunnel && (hlen == 0 || encap->n_collectors == 0)) {
-        /* Nothing can be encapsulated; the control plane should not let this through. */
-        too_big = n;
-        goto out;
-    }
-
     const uint32_t room = rte_pktmbuf_data_room_size(mp);
-    const uint32_t snaplen = encap->snaplen;
+    /* The port's encapsulation and the policy overrides a copy may carry. */
+    bma_encap_t kinds[4];
+    uint32_t kind_hlen[4];
+    for (uint32_t k = 0; k < 4; k++) {
+        kinds[k] = *encap;
+        kinds[k].kind = k;
+        kind_hlen[k] = bma_encap_header_len(&kinds[k]);
+    }
 
     for (uint16_t base = 0; base < n; base += BMA_BURST) {
         const uint16_t cnt = (uint16_t)(n - base < BMA_BURST ? n - base : BMA_BURST);
         uint16_t which[BMA_BURST];   /* index in this chunk of each copy to make */
         uint32_t copy_len[BMA_BURST];
+        uint8_t copy_kind[BMA_BURST];
         uint16_t want = 0;
 
-        /* Which copies fit one mbuf. */
+        /* Which copies can be made and fit one mbuf. */
         for (uint16_t i = 0; i < cnt; i++) {
+            const bma_mirror_meta_t *md = &meta[base + i];
+            const uint32_t kind = md->encap < 4 ? md->encap : (encap->kind < 4 ? encap->kind : 0);
+            const uint32_t hlen = kind_hlen[kind];
+            if (kind != BMA_ENCAP_NONE && (hlen == 0 || encap->n_collectors == 0)) {
+                too_big++; /* cannot be encapsulated: no collector */
+                continue;
+            }
             const uint32_t len = orig[base + i]->pkt_len;
+            const uint32_t snaplen = md->snaplen ? md->snaplen : encap->snaplen;
             const uint32_t c = snaplen != 0 && snaplen < len ? snaplen : len;
             if (hlen + c > room) {
                 too_big++;
@@ -78,6 +85,7 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
             }
             which[want] = i;
             copy_len[want] = c;
+            copy_kind[want] = (uint8_t)kind;
             want++;
         }
 
@@ -94,6 +102,8 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
             const struct rte_mbuf *m = orig[i];
             struct rte_mbuf *c = copies[j];
             const uint32_t clen = copy_len[j];
+            const bma_encap_t *e = &kinds[copy_kind[j]];
+            const uint32_t hlen = kind_hlen[copy_kind[j]];
             const uint32_t total = hlen + clen;
 
             /* Keep the default headroom unless the frame needs part of it. */
@@ -101,11 +111,11 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
                 c->data_off = (uint16_t)(c->buf_len - total);
             uint8_t *d = rte_pktmbuf_mtod(c, uint8_t *);
 
-            if (tunnel) {
+            if (e->kind != BMA_ENCAP_NONE) {
                 bma_mirror_meta_t md = meta[i];
                 if (clen < m->pkt_len)
                     md.flags |= BMA_MF_TRUNCATED;
-                if (bma_encap_build(encap, &md, clen, m->pkt_len, d, hlen) != hlen) {
+                if (bma_encap_build(e, &md, clen, m->pkt_len, d, hlen) != hlen) {
                     too_big++; /* past the largest outer frame */
                     rte_pktmbuf_free(c);
                     continue;
@@ -139,7 +149,7 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
         sent += done;
     }
 
-out:
+
     if (stats != NULL) {
         stats->sent += sent;
         stats->sent_bytes += sent_bytes;

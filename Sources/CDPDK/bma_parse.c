@@ -326,6 +326,13 @@ HOT uint32_t flow_hash(const flow_t *f, uint64_t src_mac, uint64_t dst_mac)
                     ((uint64_t)f->proto + 1) << 56);
 }
 
+uint32_t bma_flow_hash_tuple(uint64_t src_hi, uint64_t src_lo, uint64_t dst_hi, uint64_t dst_lo,
+                             uint8_t proto, uint16_t src_port, uint16_t dst_port)
+{
+    flow_t f = {src_hi, src_lo, dst_hi, dst_lo, src_port, dst_port, 0, proto, 1};
+    return flow_hash(&f, 0, 0);
+}
+
 void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out)
 {
     /* Constant-size clear: a few vector stores, no call. Fields below are stored once each. */

@@ -31,8 +31,8 @@ public enum WorkerCounter: Int, CaseIterable, Sendable {
 
 /// Per-VM detection and mirror counters, kept by the worker that polls the VM.
 public enum VMCounter: Int, CaseIterable, Sendable {
-    case outgoing, incoming, forwarded, learning, anomalous, sticky, mirrorDecisions, mirrored, mirroredBytes,
-         preTrigger, budgetDrops, mirrorDrops
+    case outgoing, incoming, forwarded, learning, anomalous, sticky, forced, suppressed, mirrorDecisions,
+         mirrored, mirroredBytes, mirroredIncoming, preTrigger, budgetDrops, policyBudgetDrops, mirrorDrops
     case reasonFirst // one counter per Reason bit follows, mirror decisions by reason
 
     public var name: String {
@@ -43,6 +43,10 @@ public enum VMCounter: Int, CaseIterable, Sendable {
         case .learning: "learning"
         case .anomalous: "anomalous"
         case .sticky: "sticky"
+        case .forced: "forced"
+        case .suppressed: "suppressed"
+        case .mirroredIncoming: "mirrored_incoming"
+        case .policyBudgetDrops: "policy_budget_drops"
         case .mirrorDecisions: "mirror_decisions"
         case .mirrored: "mirrored"
         case .mirroredBytes: "mirrored_bytes"

@@ -12,6 +12,9 @@ public final class Dataplane {
     private var pool: OpaquePointer?
     private var mirrorPool: OpaquePointer?
     private var started = false
+    let policyTable: PolicyTable
+    /// Workers are polling (commands go through their mailboxes).
+    public private(set) var running = false
     /// Main lcore only: last seen link state per port (-1 unknown) and how often it changed.
     var linkState: [Int32] = []
     public internal(set) var linkChanges: [UInt64] = []
@@ -23,6 +26,7 @@ public final class Dataplane {
         startTsc = bma_tsc()
         guard !setup.vms.isEmpty else { throw DataplaneError("no VM ports configured") }
         macs = MacTable(count: setup.vms.count)
+        policyTable = PolicyTable(workers: max(setup.workerLcores.isEmpty ? EAL.workerLcores().count : setup.workerLcores.count, 1))
         uplinkIndex = setup.vms.count
         mirrorIndex = setup.mirrorDevargs == nil ? nil : setup.vms.count + 1
 
@@ -94,7 +98,8 @@ public final class Dataplane {
         for (w, lcore) in lcores.enumerated() {
             workers.append(Worker(index: w, lcore: lcore, rx: assignments[w], portIds: ids,
                                   uplinkIndex: uplinkIndex, mirrorIndex: mirrorIndex, setup: setup, macs: macs,
-                                  nsPerCycle: nsPerCycle, encap: encap, mirrorPool: mirrorPool))
+                                  nsPerCycle: nsPerCycle, encap: encap, mirrorPool: mirrorPool,
+                                  policies: policyTable))
         }
     }
 
@@ -107,12 +112,15 @@ public final class Dataplane {
                 throw DataplaneError("cannot launch worker on lcore \(w.lcore): it is busy")
             }
         }
+        running = true
     }
 
     /// Requests a stop and waits for every worker to return. Counters stay readable.
     public func stopWorkers() {
         bma_request_stop()
         for w in workers { _ = bma_lcore_wait(w.lcore) }
+        running = false
+        policyTable.reclaim(running: false)
     }
 
     /// Stops the workers if needed, then stops and closes the ports and frees the pool.

@@ -63,14 +63,20 @@ public struct StatsSnapshot: Codable, Sendable {
         public var learning: UInt64
         public var anomalous: UInt64
         public var sticky: UInt64
+        /// Mirrored regardless of score (an `always` policy or mirror.force).
+        public var forced: UInt64
+        /// Anomalous packets a `never` policy kept off the mirror.
+        public var suppressed: UInt64
         /// Packets the detector chose to mirror (anomalous or sticky), by reason.
         public var mirror_decisions: UInt64
         public var reasons: [String: UInt64]
         /// Copies sent on the mirror port, pre-trigger copies included.
         public var mirrored: UInt64
         public var mirrored_bytes: UInt64
+        public var mirrored_incoming: UInt64
         public var pre_trigger: UInt64
         public var budget_drops: UInt64
+        public var policy_budget_drops: UInt64
         public var mirror_drops: UInt64
         public var baseline: BaselineSummary?
     }
@@ -189,9 +195,11 @@ extension Dataplane {
             vms.append(.init(name: vm.name, id: vm.id, mac: vmMAC(i).map(formatMAC), seen: sum(.outgoing) &+ sum(.incoming),
                              outgoing: sum(.outgoing), incoming: sum(.incoming), forwarded: sum(.forwarded),
                              learning: sum(.learning), anomalous: sum(.anomalous), sticky: sum(.sticky),
+                             forced: sum(.forced), suppressed: sum(.suppressed),
                              mirror_decisions: sum(.mirrorDecisions), reasons: reasons, mirrored: sum(.mirrored),
-                             mirrored_bytes: sum(.mirroredBytes), pre_trigger: sum(.preTrigger),
-                             budget_drops: sum(.budgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base))
+                             mirrored_bytes: sum(.mirroredBytes), mirrored_incoming: sum(.mirroredIncoming),
+                             pre_trigger: sum(.preTrigger), budget_drops: sum(.budgetDrops),
+                             policy_budget_drops: sum(.policyBudgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base))
         }
         func mirrorSum(_ c: MirrorCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(c)) } }
         return StatsSnapshot(uptime_s: uptime, ports: outPorts, lcores: lcores, drops: drops,

@@ -1,4 +1,7 @@
 import CDPDK
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One (port, queue) pair a worker polls.
 struct RxAssignment {
@@ -25,12 +28,19 @@ final class Worker: @unchecked Sendable {
     let counters: CounterBlock
     let macs: MacTable
     let nsPerCycle: Double
-    let settings: DetectionSettings
+    /// Added to TSC time so that live timestamps are wall-clock nanoseconds (stable across restarts).
+    let clockOffsetNs: UInt64
+    var settings: DetectionSettings
     let vms: UnsafeMutablePointer<VMState>
     var totalBudget: MirrorBudget
     let encap: UnsafeMutablePointer<bma_encap_t>
     let mirrorPool: OpaquePointer?
     let mirrorStats: UnsafeMutablePointer<bma_mirror_stats_t>
+    let policies: PolicyTable
+    let mailbox = WorkerMailbox()
+    /// Per-policy mirror budgets, indexed like the snapshot's rules; reset per generation.
+    let policyBudgets: UnsafeMutablePointer<MirrorBudget>
+    var budgetGeneration: UInt64 = .max
 
     // Burst buffers, reused for every burst.
     let mbufs: UnsafeMutablePointer<OpaquePointer?>
@@ -51,7 +61,7 @@ final class Worker: @unchecked Sendable {
 
     init(index: Int, lcore: UInt32, rx: [RxAssignment], portIds: [UInt16], uplinkIndex: Int,
          mirrorIndex: Int?, setup: DataplaneSetup, macs: MacTable, nsPerCycle: Double,
-         encap: bma_encap_t, mirrorPool: OpaquePointer?) {
+         encap: bma_encap_t, mirrorPool: OpaquePointer?, policies: PolicyTable) {
         self.index = index
         self.lcore = lcore
         txQueue = UInt16(index)
@@ -65,6 +75,10 @@ final class Worker: @unchecked Sendable {
         counters = CounterBlock(layout: CounterLayout(ports: portIds.count, vms: setup.vms.count))
         self.macs = macs
         self.nsPerCycle = nsPerCycle
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let wall = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        clockOffsetNs = wall &- UInt64(Double(bma_tsc()) * nsPerCycle)
         settings = setup.detection
         let preTrigger = min(max(setup.detection.preTriggerPackets, 0), 64)
         vms = .allocate(capacity: max(vmCount, 1))
@@ -101,6 +115,9 @@ final class Worker: @unchecked Sendable {
         mirrorMeta.initialize(repeating: bma_mirror_meta_t(), count: mirrorCap)
         heldList = .allocate(capacity: 64)
         heldList.initialize(repeating: nil, count: 64)
+        self.policies = policies
+        policyBudgets = .allocate(capacity: PolicyTable.capacity)
+        policyBudgets.initialize(repeating: MirrorBudget(packetsPerSecond: 0, bytesPerSecond: 0), count: PolicyTable.capacity)
     }
 
     deinit {
@@ -121,6 +138,7 @@ final class Worker: @unchecked Sendable {
         mirrorList.deallocate()
         mirrorMeta.deallocate()
         heldList.deallocate()
+        policyBudgets.deallocate()
     }
 
     /// The poll loop. Returns when a stop is requested.
@@ -129,9 +147,19 @@ final class Worker: @unchecked Sendable {
         let layout = counters.layout
         let loopsIdx = layout.index(.loops)
         let burstsIdx = layout.index(.bursts)
+        var handled = bma_load_acquire_u64(mailbox.request)
         while bma_stop_requested() == 0 {
             c[loopsIdx] &+= 1
-            let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle)
+            // Quiescent point: the policy snapshot is picked up (and the old one released) here.
+            let snap = policies.acquire(worker: index)
+            if snap.pointee.generation != budgetGeneration { resetPolicyBudgets(snap) }
+            let req = bma_load_acquire_u64(mailbox.request)
+            if req != handled {
+                apply(mailbox.command.pointee)
+                handled = req
+                bma_store_release_u64(mailbox.done, req)
+            }
+            let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle) &+ clockOffsetNs
             for a in 0..<rx.count {
                 let r = rx[a]
                 let n = Int(bma_rx_parse(r.port, r.queue, mbufs, pkts, UInt16(BMA_BURST), nowNs))
@@ -139,13 +167,47 @@ final class Worker: @unchecked Sendable {
                 c[burstsIdx] &+= 1
                 countRx(portIndex: r.portIndex, n: n)
                 if r.vm >= 0 {
-                    fromVM(vm: r.vm, n: n)
+                    fromVM(vm: r.vm, n: n, snap: snap)
                 } else {
-                    fromUplink(n: n)
+                    fromUplink(n: n, snap: snap)
                 }
             }
         }
         publishMirrorStats()
+    }
+
+    private func resetPolicyBudgets(_ snap: UnsafeMutablePointer<PolicySnapshot>) {
+        for i in 0..<snap.pointee.count {
+            let r = snap.pointee.rules[i]
+            policyBudgets[i] = MirrorBudget(packetsPerSecond: r.packetsPerSecond, bytesPerSecond: r.bytesPerSecond)
+        }
+        budgetGeneration = snap.pointee.generation
+    }
+
+    /// Applies a control command to a VM this worker owns (between bursts).
+    func apply(_ cmd: WorkerCommand) {
+        if cmd.op == .setGlobalSensitivity {
+            settings.sensitivity = cmd.value
+            return
+        }
+        guard cmd.vm >= 0 && cmd.vm < vmCount else { return }
+        let st = vms + cmd.vm
+        switch cmd.op {
+        case .none, .setGlobalSensitivity: break
+        case .resetBaseline:
+            st.pointee.detector.reset()
+            st.pointee.ring.clear()
+        case .freeze: st.pointee.detector.baseline.frozen = true
+        case .unfreeze: st.pointee.detector.baseline.frozen = false
+        case .setSensitivity: st.pointee.detector.sensitivity = cmd.value.isNaN ? nil : cmd.value
+        case .force: st.pointee.force(hash: cmd.flowHash, until: cmd.until)
+        case .copyOut: if let d = cmd.detector { d.pointee.copyContents(of: st.pointee.detector) }
+        case .copyIn:
+            if let d = cmd.detector {
+                st.pointee.detector.copyContents(of: d.pointee)
+                st.pointee.ring.clear()
+            }
+        }
     }
 
     @inline(__always) private func countRx(portIndex: Int, n: Int) {
@@ -164,7 +226,7 @@ final class Worker: @unchecked Sendable {
 
     /// VM traffic: judged against the VM's baseline, copied to the mirror when it deviates,
     /// then forwarded to the uplink (all of it; the mirror never holds production back).
-    @inline(__always) private func fromVM(vm: Int, n: Int) {
+    @inline(__always) private func fromVM(vm: Int, n: Int, snap: UnsafeMutablePointer<PolicySnapshot>) {
         let c = counters.base
         let layout = counters.layout
         let state = vms + vm
@@ -194,17 +256,39 @@ final class Worker: @unchecked Sendable {
             outLen[out] = p.pointee.pkt_len
             out &+= 1
             let t = p.pointee.ts_ns
-            let v = state.pointee.detector.evaluate(UnsafePointer(p), at: t, settings: s)
+            // The highest-priority matching policy may override the mode and the settings.
+            let rule = snap.pointee.count > 0 ? snap.pointee.decide(UnsafePointer(p), vm: vm, incoming: false) : nil
+            var v: Verdict
+            var mode = MirrorMode.onAnomaly
+            if let rule {
+                mode = rule.pointee.mode
+                var ps = s
+                if let st = rule.pointee.stickyNs { ps.stickyNs = st }
+                if let pt = rule.pointee.preTriggerPackets { ps.preTriggerPackets = pt }
+                let sens = rule.pointee.sensitivity
+                v = state.pointee.detector.evaluate(UnsafePointer(p), at: t, settings: ps, sensitivity: sens.isNaN ? nil : sens)
+            } else {
+                v = state.pointee.detector.evaluate(UnsafePointer(p), at: t, settings: s)
+            }
             c[layout.index(vm: vm, .outgoing)] &+= 1
             if v.learning { c[layout.index(vm: vm, .learning)] &+= 1 }
-            if !v.mirror {
+            let forced = mode == .always || state.pointee.forced(hash: p.pointee.flow_hash, at: t)
+            if mode == .never && v.mirror && !forced {
+                c[layout.index(vm: vm, .suppressed)] &+= 1
+                v.anomalous = false
+                v.sticky = false
+            }
+            if forced && !v.mirror {
+                c[layout.index(vm: vm, .forced)] &+= 1
+            }
+            if !v.mirror && !forced {
                 if s.preTriggerPackets > 0 {
                     state.pointee.ring.push(m, time: t, hash: p.pointee.flow_hash, length: p.pointee.pkt_len)
                 }
                 continue
             }
-            if v.anomalous { c[layout.index(vm: vm, .anomalous)] &+= 1 } else { c[layout.index(vm: vm, .sticky)] &+= 1 }
-            if v.trigger && state.pointee.ring.count > 0 {
+            if v.anomalous { c[layout.index(vm: vm, .anomalous)] &+= 1 } else if v.sticky { c[layout.index(vm: vm, .sticky)] &+= 1 }
+            if v.trigger && v.anomalous && state.pointee.ring.count > 0 {
                 let vmId = state.pointee.id
                 let cutoff = t > s.preTriggerNs ? t - s.preTriggerNs : 0
                 let cap = mirrorCap
@@ -214,7 +298,8 @@ final class Worker: @unchecked Sendable {
                     mirrorList[mirrors] = hm
                     mirrorMeta[mirrors] = bma_mirror_meta_t(ts_ns: ht, vm_id: vmId, reasons: v.reasons.rawValue,
                                                             score_milli: 0, flow_hash: hh, policy_id: 0,
-                                                            flags: UInt16(BMA_MF_PRETRIGGER), _pad: 0)
+                                                            flags: UInt16(BMA_MF_PRETRIGGER), snaplen: 0,
+                                                            encap: UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
                     mirrors &+= 1
                     heldList[held] = hm
                     held &+= 1
@@ -230,16 +315,20 @@ final class Worker: @unchecked Sendable {
                 bits &= bits &- 1
             }
             guard mirrors < mirrorCap, allowMirror(state, bytes: p.pointee.pkt_len, at: t, vm: vm) else { continue }
+            if let rule, !allowPolicy(rule, snap: snap, bytes: p.pointee.pkt_len, at: t, vm: vm) { continue }
             mirrorList[mirrors] = m
             let score = v.score * 1000
+            var flags: UInt16 = v.sticky && !v.anomalous ? UInt16(BMA_MF_STICKY) : 0
+            if forced && !v.anomalous { flags |= UInt16(BMA_MF_FORCED) }
             mirrorMeta[mirrors] = bma_mirror_meta_t(
                 ts_ns: t, vm_id: state.pointee.id, reasons: v.reasons.rawValue,
                 score_milli: score >= 4e9 ? UInt32.max : UInt32(score), flow_hash: p.pointee.flow_hash,
-                policy_id: 0, flags: v.sticky ? UInt16(BMA_MF_STICKY) : 0, _pad: 0)
+                policy_id: rule?.pointee.id ?? 0, flags: flags, snaplen: rule?.pointee.snaplen ?? 0,
+                encap: rule?.pointee.encapsulation ?? UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
             mirrors &+= 1
         }
         if learnMAC != 0 { macs.learn(vm: vm, mac: learnMAC) }
-        if mirrors > 0 { sendMirror(vm: vm, n: mirrors) }
+        if mirrors > 0 { sendMirror(vm: vm, n: mirrors, counter: .mirrored) }
         if held > 0 { bma_mbufs_free(heldList, UInt16(held)) }
         if out > 0 {
             let sent = Int(bma_tx(portIds[uplinkIndex], txQueue, outTx, UInt16(out)))
@@ -257,7 +346,17 @@ final class Worker: @unchecked Sendable {
         return false
     }
 
-    @inline(__always) private func sendMirror(vm: Int, n: Int) {
+    /// The matching policy's own rate limit has room for a copy.
+    @inline(__always) private func allowPolicy(_ rule: UnsafeMutablePointer<PolicyRule>, snap: UnsafeMutablePointer<PolicySnapshot>,
+                                               bytes: UInt32, at t: UInt64, vm: Int) -> Bool {
+        if rule.pointee.packetsPerSecond <= 0 && rule.pointee.bytesPerSecond <= 0 { return true }
+        let i = snap.pointee.rules.distance(to: rule)
+        if policyBudgets[i].allow(bytes: Double(bytes), at: t) { return true }
+        counters.base[counters.layout.index(vm: vm, .policyBudgetDrops)] &+= 1
+        return false
+    }
+
+    @inline(__always) private func sendMirror(vm: Int, n: Int, counter: VMCounter) {
         let c = counters.base
         let layout = counters.layout
         guard mirrorPort >= 0 else {
@@ -268,7 +367,7 @@ final class Worker: @unchecked Sendable {
         let beforeBytes = mirrorStats.pointee.sent_bytes
         let sent = Int(bma_mirror_send(UInt16(mirrorPort), txQueue, mirrorPool, encap, mirrorList, mirrorMeta,
                                        UInt16(n), mirrorStats))
-        c[layout.index(vm: vm, .mirrored)] &+= UInt64(sent)
+        c[layout.index(vm: vm, counter)] &+= UInt64(sent)
         c[layout.index(vm: vm, .mirroredBytes)] &+= mirrorStats.pointee.sent_bytes &- beforeBytes
         if sent < n { c[layout.index(vm: vm, .mirrorDrops)] &+= UInt64(n - sent) }
         _ = before
@@ -286,10 +385,11 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Uplink traffic: to the VM that owns the destination MAC; broadcast and multicast to all.
-    @inline(__always) private func fromUplink(n: Int) {
+    @inline(__always) private func fromUplink(n: Int, snap: UnsafeMutablePointer<PolicySnapshot>) {
         let c = counters.base
         let layout = counters.layout
         let burst = Int(BMA_BURST)
+        if snap.pointee.hasIncoming { mirrorIncoming(n: n, snap: snap) }
         for i in 0..<n {
             let p = pkts + i
             let m = mbufs[i]
@@ -312,6 +412,33 @@ final class Worker: @unchecked Sendable {
             }
         }
         for vm in 0..<vmCount { flushVM(vm, burst: burst) }
+    }
+
+    /// Traffic toward VMs is mirrored only by `always` policies that look at direction `in`
+    /// (baselines describe what VMs send). Copies are made before the frames are sent.
+    private func mirrorIncoming(n: Int, snap: UnsafeMutablePointer<PolicySnapshot>) {
+        var k = 0
+        var owner = -1
+        for i in 0..<n {
+            let p = UnsafePointer(pkts + i)
+            let vm = p.pointee.flags & UInt16(BMA_PF_MULTICAST) != 0 ? -1 : macs.lookup(p.pointee.dst_mac)
+            guard vm >= 0, let rule = snap.pointee.decide(p, vm: vm, incoming: true), rule.pointee.mode == .always else { continue }
+            let t = p.pointee.ts_ns
+            guard allowMirror(vms + vm, bytes: p.pointee.pkt_len, at: t, vm: vm),
+                  allowPolicy(rule, snap: snap, bytes: p.pointee.pkt_len, at: t, vm: vm) else { continue }
+            if owner >= 0 && owner != vm && k > 0 {
+                sendMirror(vm: owner, n: k, counter: .mirroredIncoming)
+                k = 0
+            }
+            owner = vm
+            mirrorList[k] = mbufs[i]
+            mirrorMeta[k] = bma_mirror_meta_t(ts_ns: t, vm_id: vms[vm].id, reasons: 0, score_milli: 0,
+                                              flow_hash: p.pointee.flow_hash, policy_id: rule.pointee.id,
+                                              flags: UInt16(BMA_MF_FORCED), snaplen: rule.pointee.snaplen,
+                                              encap: rule.pointee.encapsulation, _pad: 0)
+            k += 1
+        }
+        if k > 0 { sendMirror(vm: owner, n: k, counter: .mirroredIncoming) }
     }
 
     @inline(__always) private func enqueue(vm: Int, _ m: OpaquePointer?, len: UInt32, burst: Int) {

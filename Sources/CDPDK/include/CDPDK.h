@@ -3,3 +3,4 @@
 #include "bma_atomic.h"
 #include "bma_dpdk.h"
 #include "bma_mirror.h"
+#include "bma_telemetry.h"

@@ -36,8 +36,12 @@ typedef struct bma_mirror_meta {
     uint32_t flow_hash;   /* picks the collector; symmetric */
     uint16_t policy_id;
     uint16_t flags;       /* BMA_MF_*; TRUNCATED is set by the mirror itself */
-    uint32_t _pad;
+    uint16_t snaplen;     /* per-copy snaplen (a policy's); 0 = the encap's */
+    uint8_t encap;        /* per-copy BMA_ENCAP_* (a policy's); BMA_ENCAP_DEFAULT = the encap's */
+    uint8_t _pad;
 } bma_mirror_meta_t;
+
+#define BMA_ENCAP_DEFAULT 0xFF
 
 _Static_assert(sizeof(bma_mirror_meta_t) == 32, "bma_mirror_meta_t layout changed");
 

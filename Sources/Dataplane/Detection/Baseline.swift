@@ -54,6 +54,24 @@ public struct Baseline {
         destinations.deallocate()
     }
 
+    /// Takes every learned value of `other` (same capacities); keeps its own memory.
+    public mutating func copyContents(of other: Baseline) {
+        services.copyContents(of: other.services)
+        hosts.copyContents(of: other.hosts)
+        destinations.copyContents(of: other.destinations)
+        packetRates = other.packetRates
+        byteRates = other.byteRates
+        peak10 = other.peak10
+        size = other.size
+        sizeHistogram = other.sizeHistogram
+        classPackets = other.classPackets
+        classRates = other.classRates
+        classPeaks = other.classPeaks
+        firstNs = other.firstNs
+        learnedPackets = other.learnedPackets
+        frozen = other.frozen
+    }
+
     /// Forgets everything learned; the VM starts a new learning period with its next packet.
     public mutating func reset() {
         services.removeAll(empty: Service())

@@ -20,6 +20,13 @@ public struct Detector {
         shortTerm.reset()
     }
 
+    /// Takes `other`'s baseline and sensitivity; short-term state starts afresh.
+    public mutating func copyContents(of other: Detector) {
+        baseline.copyContents(of: other.baseline)
+        sensitivity = other.sensitivity
+        shortTerm.reset()
+    }
+
     @inline(__always) static func hostKey(_ p: UnsafePointer<bma_pkt_t>) -> (UInt64, UInt64) {
         let l3 = p.pointee.l3
         if l3 == UInt8(BMA_L3_IPV4) || l3 == UInt8(BMA_L3_IPV6) || l3 == UInt8(BMA_L3_ARP) {
@@ -34,7 +41,8 @@ public struct Detector {
 
     /// Judges the packet at time `t` (capture or TSC time) and updates the state.
     @inline(__always)
-    public mutating func evaluate(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64, settings s: DetectionSettings) -> Verdict {
+    public mutating func evaluate(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64, settings s: DetectionSettings,
+                                  sensitivity override: Double? = nil) -> Verdict {
         var v = Verdict()
         if baseline.firstNs == 0 { baseline.firstNs = t == 0 ? 1 : t }
         let learning = t &- baseline.firstNs < s.learningNs || t < baseline.firstNs
@@ -86,7 +94,7 @@ public struct Detector {
         if let svc { serviceRate = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
 
         // Scores, each normalised to 1 at its threshold.
-        let sens = sensitivity ?? s.sensitivity
+        let sens = override ?? sensitivity ?? s.sensitivity
         var score = 0.0
         var reasons: Reason = []
         @inline(__always) func consider(_ x: Double, _ r: Reason) {

@@ -78,6 +78,14 @@ public struct FixedTable<Value> {
         for i in 0..<capacity where slots[i].used { body(slots[i]) }
     }
 
+    /// Copies every slot and the counts of `other`, which must have the same capacity.
+    public mutating func copyContents(of other: FixedTable<Value>) {
+        precondition(other.capacity == capacity, "tables of different capacity")
+        slots.update(from: other.slots, count: capacity)
+        count = other.count
+        evictions = other.evictions
+    }
+
     public mutating func removeAll(empty: Value) {
         for i in 0..<capacity { slots[i] = Slot(k0: 0, k1: 0, lastNs: 0, used: false, value: empty) }
         count = 0

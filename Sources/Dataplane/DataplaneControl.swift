@@ -1,0 +1,101 @@
+import CDPDK
+
+/// What the control plane may change while the workers run. Every call is made from the main
+/// lcore; worker state changes go through the owning worker's mailbox.
+extension Dataplane {
+    /// The VM index for a name or an id.
+    public func vmIndex(name: String? = nil, id: UInt32? = nil) -> Int? {
+        setup.vms.firstIndex { (name != nil && $0.name == name) || (id != nil && $0.id == id) }
+    }
+
+    /// Publishes a new set of compiled policies; workers switch at their next poll iteration.
+    @discardableResult
+    public func publishPolicies(_ rules: [PolicyRule]) -> UInt64 {
+        policyTable.publish(rules)
+    }
+
+    public var policyGeneration: UInt64 { policyTable.generation }
+
+    /// Frees policy snapshots that no worker holds any more. Call periodically.
+    public func reclaimPolicies() { policyTable.reclaim(running: running) }
+
+    func owner(of vm: Int) -> Worker? { workers.first { w in w.rx.contains { $0.vm == vm } } }
+
+    /// Runs a command on the worker that owns `vm`; false when it did not answer in time.
+    @discardableResult
+    func post(_ cmd: WorkerCommand) -> Bool {
+        guard let w = owner(of: cmd.vm) else { return false }
+        return w.mailbox.post(cmd, running: running) { w.apply($0) }
+    }
+
+    public func resetBaseline(vm: Int) -> Bool { post(WorkerCommand(op: .resetBaseline, vm: vm)) }
+    public func freezeBaseline(vm: Int, _ frozen: Bool) -> Bool { post(WorkerCommand(op: frozen ? .freeze : .unfreeze, vm: vm)) }
+
+    /// Sets (or with nil clears) a VM's own sensitivity.
+    public func setSensitivity(vm: Int, _ value: Double?) -> Bool {
+        post(WorkerCommand(op: .setSensitivity, vm: vm, value: value ?? .nan))
+    }
+
+    /// Sets the global sensitivity on every worker.
+    public func setGlobalSensitivity(_ value: Double) -> Bool {
+        var ok = true
+        for w in workers {
+            let cmd = WorkerCommand(op: .setGlobalSensitivity, vm: 0, value: value)
+            ok = w.mailbox.post(cmd, running: running) { w.apply($0) } && ok
+        }
+        return ok
+    }
+
+    /// Mirrors a VM (or one flow of it, by its symmetric hash) regardless of score until `untilNs`
+    /// (wall-clock ns live; capture time in replays).
+    public func force(vm: Int, flowHash: UInt32 = 0, untilNs: UInt64) -> Bool {
+        post(WorkerCommand(op: .force, vm: vm, until: untilNs, flowHash: flowHash))
+    }
+
+    /// The wall-clock time in the dataplane's clock, ns.
+    public var nowNs: UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// A consistent copy of the VM's baseline as a document.
+    public func exportBaseline(vm: Int) -> BaselineDocument? {
+        let d = UnsafeMutablePointer<Detector>.allocate(capacity: 1)
+        d.initialize(to: Detector())
+        defer {
+            d.pointee.deallocate()
+            d.deinitialize(count: 1)
+            d.deallocate()
+        }
+        guard post(WorkerCommand(op: .copyOut, vm: vm, detector: d)) else { return nil }
+        return BaselineDocument(d.pointee)
+    }
+
+    /// Replaces the VM's baseline with a document's.
+    public func importBaseline(vm: Int, _ doc: BaselineDocument) throws(BaselineDocumentError) {
+        let d = UnsafeMutablePointer<Detector>.allocate(capacity: 1)
+        d.initialize(to: Detector())
+        defer {
+            d.pointee.deallocate()
+            d.deinitialize(count: 1)
+            d.deallocate()
+        }
+        try doc.restore(into: &d.pointee)
+        guard post(WorkerCommand(op: .copyIn, vm: vm, detector: d)) else {
+            throw BaselineDocumentError(description: "the worker of this VM did not answer")
+        }
+    }
+
+    /// Whether the VM's baseline is frozen, its own sensitivity, and whether it is still learning.
+    /// Read without the worker: values may be a poll iteration old.
+    public func vmState(_ vm: Int) -> (frozen: Bool, sensitivity: Double?, learnedPackets: UInt64)? {
+        guard let w = owner(of: vm) else { return nil }
+        let d = w.vms[vm].detector
+        return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,143 @@
+/// A VM's learned baseline as a self-contained document (baseline.export/import, the state
+/// directory). 64-bit values travel as hexadecimal strings so no JSON reader rounds them.
+public struct BaselineDocument: Codable, Sendable, Equatable {
+    public struct Service: Codable, Sendable, Equatable {
+        public var key: String
+        public var packets: UInt64
+        public var peak: Double
+        public var rate: Double
+        public var rate_at: String
+        public var size_weight: Double
+        public var size_sum: Double
+        public var size_squares: Double
+        public var size_at: String
+        public var last_seen: String
+    }
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public var k0: String
+        public var k1: String
+        public var packets: UInt64
+        public var last_seen: String
+    }
+
+    public var format = 1
+    public var first_seen: String
+    public var learned_packets: UInt64
+    public var frozen: Bool
+    public var sensitivity: Double?
+    public var peak10: Double
+    public var size_weight: Double
+    public var size_sum: Double
+    public var size_squares: Double
+    public var size_at: String
+    public var size_histogram: [UInt64]
+    public var class_packets: [UInt64]
+    public var class_peaks: [Double]
+    public var services: [Service]
+    public var hosts: [Entry]
+    public var destinations: [Entry]
+}
+
+/// Errors reading a baseline document.
+public struct BaselineDocumentError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+extension BaselineDocument {
+    static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+
+    static func value(_ s: String, _ field: String) throws(BaselineDocumentError) -> UInt64 {
+        guard let v = UInt64(s, radix: 16) else { throw BaselineDocumentError(description: "\(field): '\(s)' is not a hexadecimal 64-bit value") }
+        return v
+    }
+
+    /// Describes `d`'s baseline.
+    public init(_ d: Detector) {
+        let b = d.baseline
+        var services: [Service] = []
+        b.services.forEach { s in
+            let v = s.value
+            services.append(Service(key: Self.hex(s.k0), packets: v.packets, peak: v.peak, rate: v.rate.value,
+                                    rate_at: Self.hex(v.rate.lastNs), size_weight: v.size.weight, size_sum: v.size.sum,
+                                    size_squares: v.size.squares, size_at: Self.hex(v.size.lastNs), last_seen: Self.hex(s.lastNs)))
+        }
+        var hosts: [Entry] = []
+        b.hosts.forEach { hosts.append(Entry(k0: Self.hex($0.k0), k1: Self.hex($0.k1), packets: $0.value.packets, last_seen: Self.hex($0.lastNs))) }
+        var dests: [Entry] = []
+        b.destinations.forEach { dests.append(Entry(k0: Self.hex($0.k0), k1: Self.hex($0.k1), packets: $0.value.packets, last_seen: Self.hex($0.lastNs))) }
+        self.init(first_seen: Self.hex(b.firstNs), learned_packets: b.learnedPackets, frozen: b.frozen,
+                  sensitivity: d.sensitivity, peak10: b.peak10, size_weight: b.size.weight, size_sum: b.size.sum,
+                  size_squares: b.size.squares, size_at: Self.hex(b.size.lastNs),
+                  size_histogram: (0..<8).map { element(b.sizeHistogram, $0, UInt64.self) },
+                  class_packets: (0..<5).map { element(b.classPackets, $0, UInt64.self) },
+                  class_peaks: (0..<5).map { element(b.classPeaks, $0, Double.self) },
+                  services: services, hosts: hosts, destinations: dests)
+    }
+
+    /// Fills `d` (whose tables are empty or to be replaced) from the document.
+    public func restore(into d: inout Detector) throws(BaselineDocumentError) {
+        guard format == 1 else { throw BaselineDocumentError(description: "format: \(format) is not a baseline format this bmad reads (1)") }
+        guard size_histogram.count == 8, class_packets.count == 5, class_peaks.count == 5 else {
+            throw BaselineDocumentError(description: "size_histogram/class_packets/class_peaks: wrong length")
+        }
+        let values = [peak10, size_weight, size_sum, size_squares] + class_peaks
+        guard values.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw BaselineDocumentError(description: "a statistic is negative or not finite") }
+        var b = Baseline()
+        defer { b.deallocate() }
+        b.firstNs = try Self.value(first_seen, "first_seen")
+        b.learnedPackets = learned_packets
+        b.frozen = frozen
+        b.peak10 = peak10
+        b.size = DampedStats(weight: size_weight, sum: size_sum, squares: size_squares, lastNs: try Self.value(size_at, "size_at"))
+        for i in 0..<8 { withElement(&b.sizeHistogram, i, UInt64.self) { $0 = size_histogram[i] } }
+        for i in 0..<5 {
+            withElement(&b.classPackets, i, UInt64.self) { $0 = class_packets[i] }
+            withElement(&b.classPeaks, i, Double.self) { $0 = class_peaks[i] }
+        }
+        var inserted = false
+        for (i, s) in services.enumerated() {
+            let at = try Self.value(s.last_seen, "services[\(i)].last_seen")
+            let slot = b.services.findOrInsert(try Self.value(s.key, "services[\(i)].key"), 0, at: at, empty: Baseline.Service(), inserted: &inserted)
+            slot.pointee.lastNs = at
+            slot.pointee.value.packets = s.packets
+            slot.pointee.value.peak = s.peak
+            slot.pointee.value.rate = RateMeter(value: s.rate, lastNs: try Self.value(s.rate_at, "services[\(i)].rate_at"))
+            slot.pointee.value.size = DampedStats(weight: s.size_weight, sum: s.size_sum, squares: s.size_squares,
+                                                  lastNs: try Self.value(s.size_at, "services[\(i)].size_at"))
+        }
+        for (i, h) in hosts.enumerated() {
+            let at = try Self.value(h.last_seen, "hosts[\(i)].last_seen")
+            let slot = b.hosts.findOrInsert(try Self.value(h.k0, "hosts[\(i)].k0"), try Self.value(h.k1, "hosts[\(i)].k1"), at: at, empty: Baseline.Host(), inserted: &inserted)
+            slot.pointee.lastNs = at
+            slot.pointee.value.packets = h.packets
+        }
+        for (i, e) in destinations.enumerated() {
+            let at = try Self.value(e.last_seen, "destinations[\(i)].last_seen")
+            let slot = b.destinations.findOrInsert(try Self.value(e.k0, "destinations[\(i)].k0"), try Self.value(e.k1, "destinations[\(i)].k1"), at: at, empty: Baseline.Destination(), inserted: &inserted)
+            slot.pointee.lastNs = at
+            slot.pointee.value.packets = e.packets
+        }
+        d.baseline.copyContents(of: b)
+        d.sensitivity = sensitivity
+        d.shortTerm.reset()
+    }
+}
+
+extension RateMeter {
+    init(value: Double, lastNs: UInt64) {
+        self.init()
+        self.value = value
+        self.lastNs = lastNs
+    }
+}
+
+extension DampedStats {
+    init(weight: Double, sum: Double, squares: Double, lastNs: UInt64) {
+        self.init()
+        self.weight = weight
+        self.sum = sum
+        self.squares = squares
+        self.lastNs = lastNs
+    }
+}
