@@ -16,11 +16,11 @@ _Static_assert(BMA_BURST <= 64, "burst arrays are sized for 64");
 #define PREFETCH_AHEAD 4
 
 uint16_t bma_rx_parse(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, bma_pkt_t *pkts,
-                      uint16_t max, uint64_t now_ns)
+                      uint16_t max, uint64_t now_ns, int capture_time)
 {
     struct rte_mbuf **m = (struct rte_mbuf **)mbufs;
     uint16_t n = rte_eth_rx_burst(port, queue, m, max);
-    const int ts_off = bma_ts_offset;
+    const int ts_off = capture_time ? bma_ts_offset : -1;
     const uint64_t ts_flag = bma_ts_flag;
 
     for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
@@ -32,7 +32,7 @@ uint16_t bma_rx_parse(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, bma_pkt
         bma_pkt_t *p = &pkts[i];
         bma_parse(rte_pktmbuf_mtod(mb, const uint8_t *), mb->data_len, mb->pkt_len, p);
         if (ts_off >= 0 && (mb->ol_flags & ts_flag)) {
-            /* net_pcap stores capture time in microseconds; other PMDs in their own clock. */
+            /* net_pcap stores the capture time in microseconds. */
             p->ts_ns = *RTE_MBUF_DYNFIELD(mb, ts_off, rte_mbuf_timestamp_t *) * 1000ULL;
             p->flags |= BMA_PF_TIMESTAMP;
         } else {

@@ -76,7 +76,8 @@ int bma_port_info(uint16_t port, bma_port_info_t *info)
     info->max_rx_queues = di.max_rx_queues;
     info->max_tx_queues = di.max_tx_queues;
     info->socket = rte_eth_dev_socket_id(port);
-    info->rx_timestamp = (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+    /* net_pcap stamps each mbuf with the capture time (microseconds) once the field exists. */
+    info->rx_timestamp = strcmp(info->driver, "net_pcap") == 0;
     return 0;
 }
 
@@ -98,14 +99,8 @@ int bma_port_start(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_
                       port, di.driver_name, nb_rxq, nb_txq, di.max_rx_queues, di.max_tx_queues);
         return -1;
     }
-    if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) {
-        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-        if (bma_ts_offset < 0 && rte_mbuf_dyn_rx_timestamp_register(&bma_ts_offset,
-                                                                    &bma_ts_flag) != 0) {
-            bma_ts_offset = -1;
-            conf.rxmode.offloads &= ~RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-        }
-    }
+    /* NIC timestamps come in device clock units; bmad uses the TSC for those ports. Capture
+     * time comes from net_pcap, which stamps mbufs on its own (bma_timestamps_lookup). */
     if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
@@ -156,6 +151,17 @@ void bma_port_stop_close(uint16_t port)
 {
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
+}
+
+int bma_timestamps_lookup(void)
+{
+    int off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
+    int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
+    if (off < 0 || bit < 0)
+        return 0;
+    bma_ts_offset = off;
+    bma_ts_flag = 1ULL << bit;
+    return 1;
 }
 
 int bma_port_link_up(uint16_t port)

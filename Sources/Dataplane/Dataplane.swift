@@ -64,11 +64,13 @@ public final class Dataplane {
         let nWorkers = lcores.count
         var assignments = Array(repeating: [RxAssignment](), count: nWorkers)
         for i in 0..<setup.vms.count {
-            assignments[i % nWorkers].append(RxAssignment(port: ports[i].portId, queue: 0, portIndex: i, vm: i))
+            assignments[i % nWorkers].append(RxAssignment(port: ports[i].portId, queue: 0, portIndex: i, vm: i,
+                                                          captureTime: ports[i].rxTimestamp ? 1 : 0))
             ports[i].rxQueues = 1
             ports[i].txQueues = 1
         }
-        assignments[0].append(RxAssignment(port: ports[uplinkIndex].portId, queue: 0, portIndex: uplinkIndex, vm: -1))
+        assignments[0].append(RxAssignment(port: ports[uplinkIndex].portId, queue: 0, portIndex: uplinkIndex, vm: -1,
+                                           captureTime: ports[uplinkIndex].rxTimestamp ? 1 : 0))
         ports[uplinkIndex].rxQueues = 1
         ports[uplinkIndex].txQueues = UInt16(nWorkers)
         if let mi = mirrorIndex {
@@ -83,6 +85,10 @@ public final class Dataplane {
             started = true
         }
 
+        if bma_timestamps_lookup() == 0 {
+            for i in ports.indices { ports[i].rxTimestamp = false }
+            for w in assignments.indices { for a in assignments[w].indices { assignments[w][a].captureTime = 0 } }
+        }
         linkState = Array(repeating: -1, count: ports.count)
         linkChanges = Array(repeating: 0, count: ports.count)
         var encap = bma_encap_t()

@@ -11,6 +11,8 @@ struct RxAssignment {
     var portIndex: Int
     /// The VM index for a VM port, -1 for the uplink.
     var vm: Int
+    /// net_pcap: take the capture time from the mbuf.
+    var captureTime: Int32 = 0
 }
 
 /// Per-lcore state: created once by the main lcore before launch, then owned by one worker.
@@ -108,13 +110,14 @@ final class Worker: @unchecked Sendable {
         outTx.initialize(repeating: nil, count: burst)
         outLen = .allocate(capacity: burst)
         outLen.initialize(repeating: 0, count: burst)
-        mirrorCap = burst + 64
+        // Room for a whole burst plus two full pre-trigger rings.
+        mirrorCap = burst + 128
         mirrorList = .allocate(capacity: mirrorCap)
         mirrorList.initialize(repeating: nil, count: mirrorCap)
         mirrorMeta = .allocate(capacity: mirrorCap)
         mirrorMeta.initialize(repeating: bma_mirror_meta_t(), count: mirrorCap)
-        heldList = .allocate(capacity: 64)
-        heldList.initialize(repeating: nil, count: 64)
+        heldList = .allocate(capacity: mirrorCap)
+        heldList.initialize(repeating: nil, count: mirrorCap)
         self.policies = policies
         policyBudgets = .allocate(capacity: PolicyTable.capacity)
         policyBudgets.initialize(repeating: MirrorBudget(packetsPerSecond: 0, bytesPerSecond: 0), count: PolicyTable.capacity)
@@ -162,7 +165,7 @@ final class Worker: @unchecked Sendable {
             let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle) &+ clockOffsetNs
             for a in 0..<rx.count {
                 let r = rx[a]
-                let n = Int(bma_rx_parse(r.port, r.queue, mbufs, pkts, UInt16(BMA_BURST), nowNs))
+                let n = Int(bma_rx_parse(r.port, r.queue, mbufs, pkts, UInt16(BMA_BURST), nowNs, r.captureTime))
                 if n == 0 { continue }
                 c[burstsIdx] &+= 1
                 countRx(portIndex: r.portIndex, n: n)
@@ -293,8 +296,12 @@ final class Worker: @unchecked Sendable {
                 let cutoff = t > s.preTriggerNs ? t - s.preTriggerNs : 0
                 let cap = mirrorCap
                 state.pointee.ring.drain { hm, ht, hh, hl in
-                    guard ht >= cutoff, mirrors < cap, held < 64,
-                          allowMirror(state, bytes: hl, at: t, vm: vm) else { return false }
+                    guard ht >= cutoff else { return false }
+                    guard mirrors < cap, held < cap else {
+                        c[layout.index(vm: vm, .mirrorDrops)] &+= 1 // no room left in this burst
+                        return false
+                    }
+                    guard allowMirror(state, bytes: hl, at: t, vm: vm) else { return false }
                     mirrorList[mirrors] = hm
                     mirrorMeta[mirrors] = bma_mirror_meta_t(ts_ns: ht, vm_id: vmId, reasons: v.reasons.rawValue,
                                                             score_milli: 0, flow_hash: hh, policy_id: 0,

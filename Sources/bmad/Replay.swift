@@ -17,8 +17,8 @@ enum Replay {
     traffic toward the VM. Capture timestamps are the clock, so two replays decide the same.
 
       --vm NAME=PATH[@MAC]   a VM and its capture (classic pcap, Ethernet); repeat per VM
-      --mirror-out PATH      pcap of every mirrored frame as it was (no encapsulation), in mirror
-                             order, pre-trigger and sticky copies included
+      --mirror-out PATH      pcap of every mirrored frame as it was (no encapsulation) with its
+                             capture time, in mirror order, pre-trigger and sticky copies included
       --forward-out PATH     pcap of what reached the uplink (default: discarded)
       --config PATH          bmad YAML; its detection: and mirror budget settings apply (its ports
                              are ignored)
@@ -92,6 +92,7 @@ enum Replay {
 
         var setupVMs: [DataplaneSetup.VM] = []
         var expected: [UInt64] = []
+        var inputs: [[PcapRecord]] = []
         for (n, vm) in vms.enumerated() {
             let records: [PcapRecord]
             do {
@@ -109,6 +110,7 @@ enum Replay {
             s.captureTimes = records.map(\.timestampNanoseconds)
             setupVMs.append(s)
             expected.append(UInt64(records.count))
+            inputs.append(records)
         }
         let v = vms.count
         let uplink = forwardOut.map { "net_pcap\(v),tx_pcap=\($0)" } ?? "net_null\(v),no-rx=1"
@@ -149,6 +151,11 @@ enum Replay {
             fail(error.description)
         }
         EAL.cleanup()
+        for path in [mirrorOut, forwardOut].compactMap({ $0 }) {
+            do { try ReplayTimestamps.restamp(path: path, inputs: inputs) } catch {
+                FileHandle.standardError.write(Data("bmad: \(path): cannot restore capture times: \(error)\n".utf8))
+            }
+        }
         if !quiet {
             for vm in summary.vms {
                 let reasons = vm.reasons.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

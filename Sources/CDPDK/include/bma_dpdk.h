@@ -58,7 +58,7 @@ typedef struct bma_port_info {
     uint16_t max_rx_queues;
     uint16_t max_tx_queues;
     int socket;
-    int rx_timestamp;      /* 1 when the port stamps received mbufs (capture time for net_pcap) */
+    int rx_timestamp;      /* 1 for net_pcap, whose mbufs carry the capture time */
 } bma_port_info_t;
 
 typedef struct bma_port_stats {
@@ -76,14 +76,18 @@ int bma_port_start(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_
 void bma_port_stop_close(uint16_t port);
 /* 1 up, 0 down, -1 unknown. Never blocks. */
 int bma_port_link_up(uint16_t port);
+/* Finds the rx timestamp field that net_pcap registers; call after the ports started.
+ * Returns 1 when capture times are available. */
+int bma_timestamps_lookup(void);
 int bma_port_stats(uint16_t port, bma_port_stats_t *stats);
 
 /* ---- bursts ---- */
 
-/* Receives up to `max` packets and parses each into pkts[i]. Time is the port's rx timestamp
- * when present (BMA_PF_TIMESTAMP set), else `now_ns`. Returns the count. */
+/* Receives up to `max` packets and parses each into pkts[i]. With `capture_time`, a packet
+ * net_pcap stamped gets its capture time (BMA_PF_TIMESTAMP set); every other gets `now_ns`.
+ * Returns the count. */
 uint16_t bma_rx_parse(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, bma_pkt_t *pkts,
-                      uint16_t max, uint64_t now_ns);
+                      uint16_t max, uint64_t now_ns, int capture_time);
 /* Sends n mbufs; frees what the queue did not take. Returns how many were sent. */
 uint16_t bma_tx(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, uint16_t n);
 void bma_mbufs_free(bma_mbuf_t **mbufs, uint16_t n);

@@ -6,6 +6,7 @@ public struct Baseline {
         /// Damped 10 s packet count and its learned peak.
         public var rate = RateMeter()
         public var peak: Double = 0
+        public var peakAt: UInt64 = 0
         public var size = DampedStats()
     }
 
@@ -26,6 +27,7 @@ public struct Baseline {
     public var packetRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
     public var byteRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
     public var peak10: Double = 0
+    public var peak10At: UInt64 = 0
     public var size = DampedStats()
     /// Coarse size histogram: < 64, < 128, < 256, < 512, < 1024, < 1518, < 9000, larger.
     public var sizeHistogram = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
@@ -33,6 +35,7 @@ public struct Baseline {
     public var classPackets = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
     public var classRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter(), RateMeter())
     public var classPeaks = (0.0, 0.0, 0.0, 0.0, 0.0)
+    public var classPeakAt = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
 
     public var firstNs: UInt64 = 0
     public var learnedPackets: UInt64 = 0
@@ -62,11 +65,13 @@ public struct Baseline {
         packetRates = other.packetRates
         byteRates = other.byteRates
         peak10 = other.peak10
+        peak10At = other.peak10At
         size = other.size
         sizeHistogram = other.sizeHistogram
         classPackets = other.classPackets
         classRates = other.classRates
         classPeaks = other.classPeaks
+        classPeakAt = other.classPeakAt
         firstNs = other.firstNs
         learnedPackets = other.learnedPackets
         frozen = other.frozen
@@ -80,11 +85,13 @@ public struct Baseline {
         packetRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
         byteRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter())
         peak10 = 0
+        peak10At = 0
         size = DampedStats()
         sizeHistogram = (0, 0, 0, 0, 0, 0, 0, 0)
         classPackets = (0, 0, 0, 0, 0)
         classRates = (RateMeter(), RateMeter(), RateMeter(), RateMeter(), RateMeter())
         classPeaks = (0, 0, 0, 0, 0)
+        classPeakAt = (0, 0, 0, 0, 0)
         firstNs = 0
         learnedPackets = 0
     }
@@ -97,8 +104,15 @@ public struct Baseline {
             + destinationCapacity * MemoryLayout<FixedTable<Destination>.Slot>.stride
             + ShortTerm.recentHostCapacity * MemoryLayout<FixedTable<RateMeter>.Slot>.stride
             + ShortTerm.recentDestinationCapacity * MemoryLayout<FixedTable<UInt8>.Slot>.stride
-            + (ShortTerm.suspectCapacity + ShortTerm.probationCapacity) * MemoryLayout<FixedTable<UInt64>.Slot>.stride
+            + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
+            + ShortTerm.probationCapacity * MemoryLayout<FixedTable<Probation>.Slot>.stride
     }
+}
+
+/// A novelty on probation.
+public struct Probation: Sendable {
+    public var firstNs: UInt64 = 0
+    public var sightings: UInt32 = 0
 }
 
 /// Short-term state that sees every packet, anomalous or not, so that an ongoing attack keeps
@@ -110,8 +124,8 @@ public struct ShortTerm {
     public var recentDestinations: FixedTable<UInt8>
     /// Hosts recently flagged: value is the time until which they stay sticky.
     public var suspects: FixedTable<UInt64>
-    /// Novel (host, service) pairs on probation: value is when they were first seen.
-    public var probation: FixedTable<UInt64>
+    /// Novel (host, service) pairs on probation: when first seen and how often since.
+    public var probation: FixedTable<Probation>
     /// Damped count of new hosts (fan-out).
     public var newHosts = RateMeter()
     /// Time of the last anomaly (0 when none), for pre-trigger.
@@ -126,7 +140,7 @@ public struct ShortTerm {
         recentHosts = FixedTable(capacity: ShortTerm.recentHostCapacity, empty: RateMeter())
         recentDestinations = FixedTable(capacity: ShortTerm.recentDestinationCapacity, empty: 0)
         suspects = FixedTable(capacity: ShortTerm.suspectCapacity, empty: 0)
-        probation = FixedTable(capacity: ShortTerm.probationCapacity, empty: 0)
+        probation = FixedTable(capacity: ShortTerm.probationCapacity, empty: Probation())
     }
 
     public func deallocate() {
@@ -140,7 +154,7 @@ public struct ShortTerm {
         recentHosts.removeAll(empty: RateMeter())
         recentDestinations.removeAll(empty: 0)
         suspects.removeAll(empty: 0)
-        probation.removeAll(empty: 0)
+        probation.removeAll(empty: Probation())
         newHosts = RateMeter()
         lastAnomalyNs = 0
     }

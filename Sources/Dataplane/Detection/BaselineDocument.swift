@@ -5,6 +5,7 @@ public struct BaselineDocument: Codable, Sendable, Equatable {
         public var key: String
         public var packets: UInt64
         public var peak: Double
+        public var peak_at: String
         public var rate: Double
         public var rate_at: String
         public var size_weight: Double
@@ -58,7 +59,7 @@ extension BaselineDocument {
         var services: [Service] = []
         b.services.forEach { s in
             let v = s.value
-            services.append(Service(key: Self.hex(s.k0), packets: v.packets, peak: v.peak, rate: v.rate.value,
+            services.append(Service(key: Self.hex(s.k0), packets: v.packets, peak: v.peak, peak_at: Self.hex(v.peakAt), rate: v.rate.value,
                                     rate_at: Self.hex(v.rate.lastNs), size_weight: v.size.weight, size_sum: v.size.sum,
                                     size_squares: v.size.squares, size_at: Self.hex(v.size.lastNs), last_seen: Self.hex(s.lastNs)))
         }
@@ -102,7 +103,9 @@ extension BaselineDocument {
             slot.pointee.lastNs = at
             slot.pointee.value.packets = s.packets
             slot.pointee.value.peak = s.peak
+            slot.pointee.value.peakAt = try Self.value(s.peak_at, "services[\(i)].peak_at")
             slot.pointee.value.rate = RateMeter(value: s.rate, lastNs: try Self.value(s.rate_at, "services[\(i)].rate_at"))
+            slot.pointee.value.rate.startNs = slot.pointee.value.rate.lastNs
             slot.pointee.value.size = DampedStats(weight: s.size_weight, sum: s.size_sum, squares: s.size_squares,
                                                   lastNs: try Self.value(s.size_at, "services[\(i)].size_at"))
         }

@@ -23,8 +23,19 @@ public enum Decay {
 public struct RateMeter: Sendable {
     public var value: Double = 0
     public var lastNs: UInt64 = 0
+    /// Time of the first event (0 = none yet), for the start-up correction.
+    public var startNs: UInt64 = 0
 
     public init() {}
+
+    /// `count` (a value of this meter at `nowNs`) scaled up while the meter is young: after T of
+    /// a steady rate the count is only (1 - 2^(-T/h)) of its settled value. The correction is at
+    /// most 2x (T >= one half-life), so a brand-new meter never inflates a burst.
+    @inline(__always) public func settled(_ count: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        if startNs == 0 || nowNs <= startNs { return count }
+        let fill = 1 - Decay.exp2Negative(-Double(nowNs - startNs) / Double(halfLifeNs))
+        return count / max(fill, 0.5)
+    }
 
     /// The count as it stands at `nowNs` (without adding an event).
     @inline(__always) public func at(_ nowNs: UInt64, halfLifeNs: UInt64) -> Double {
@@ -33,6 +44,7 @@ public struct RateMeter: Sendable {
 
     /// Adds `amount` at `nowNs` and returns the new count.
     @inline(__always) public mutating func add(_ amount: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        if startNs == 0 { startNs = nowNs == 0 ? 1 : nowNs }
         value = at(nowNs, halfLifeNs: halfLifeNs) + amount
         if nowNs > lastNs { lastNs = nowNs }
         return value

@@ -38,6 +38,8 @@ enum HalfLife {
     static let short: UInt64 = 10 * second
     static let rates: [UInt64] = [1 * second, 10 * second, 60 * second, 600 * second]
     static let size: UInt64 = 86_400 * second
+    /// After learning, a learned peak grows by at most a factor e per this much time.
+    static let peakGrowth: UInt64 = 3600 * second
     /// How long a short-term novelty (recent host or port) stays counted as seen.
     static let recent: UInt64 = 60 * second
 }

@@ -79,7 +79,9 @@ public struct Detector {
                 rd.pointee.lastNs = t
             }
         }
-        let vmRate = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.rates[1])
+        // Rates are damped 10 s counts, corrected while their meter is young (see RateMeter.settled).
+        let vmRaw = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.rates[1])
+        let vmRate = baseline.packetRates.1.settled(vmRaw, at: t, halfLifeNs: HalfLife.rates[1])
         _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.rates[0])
         _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.rates[2])
         _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.rates[3])
@@ -88,10 +90,13 @@ public struct Detector {
         _ = baseline.byteRates.2.add(size, at: t, halfLifeNs: HalfLife.rates[2])
         _ = baseline.byteRates.3.add(size, at: t, halfLifeNs: HalfLife.rates[3])
         let classRate = withElement(&baseline.classRates, cls, RateMeter.self) {
-            $0.add(1, at: t, halfLifeNs: HalfLife.short)
+            $0.settled($0.add(1, at: t, halfLifeNs: HalfLife.short), at: t, halfLifeNs: HalfLife.short)
         }
         var serviceRate = 0.0
-        if let svc { serviceRate = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
+        if let svc {
+            let raw = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short)
+            serviceRate = svc.pointee.value.rate.settled(raw, at: t, halfLifeNs: HalfLife.short)
+        }
 
         // Scores, each normalised to 1 at its threshold.
         let sens = override ?? sensitivity ?? s.sensitivity
@@ -123,12 +128,14 @@ public struct Detector {
         let novelty: Reason = [.newService, .newDestination]
         if !learning && score * sens >= 1 && reasons.isSubset(of: novelty) && s.promoteNs > 0 {
             var fresh = false
-            let pb = shortTerm.probation.findOrInsert(dest.0, dest.1, at: t, empty: t, inserted: &fresh)
+            let pb = shortTerm.probation.findOrInsert(dest.0, dest.1, at: t, empty: Probation(firstNs: t, sightings: 0), inserted: &fresh)
             pb.pointee.lastNs = t
-            if !fresh && t &- pb.pointee.value >= s.promoteNs {
+            pb.pointee.value.sightings &+= 1
+            // It must keep coming back: seen often, over at least the probation time.
+            if pb.pointee.value.sightings >= Detector.promoteSightings && t &- pb.pointee.value.firstNs >= s.promoteNs {
                 v.promoted = true
                 if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
-                                            serviceRate: serviceRate, vmRate: vmRate, classRate: classRate) }
+                                            serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: false) }
                 return v
             }
         }
@@ -152,22 +159,39 @@ public struct Detector {
             return v
         }
         if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
-                                    serviceRate: serviceRate, vmRate: vmRate, classRate: classRate) }
+                                    serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: learning) }
         return v
+    }
+
+    /// How many sightings a novelty needs (besides the probation time) to be learned.
+    public static let promoteSightings: UInt32 = 8
+
+    /// Raises a learned peak. During learning it is the largest rate seen; afterwards it may grow
+    /// by at most a factor e per `HalfLife.peakGrowth`, so a flood that ramps up packet by packet
+    /// cannot drag the peak along with it (each packet is judged against the peak before it).
+    @inline(__always)
+    static func raise(_ peak: inout Double, _ at: inout UInt64, to rate: Double, t: UInt64, learning: Bool) {
+        if learning || peak == 0 {
+            if rate > peak { peak = rate }
+        } else if rate > peak {
+            let dt = t > at ? Double(t - at) : 0
+            peak = min(rate, peak * (1 + dt / Double(HalfLife.peakGrowth)))
+        }
+        at = t
     }
 
     /// Takes a normal (or learning-period) packet into the baseline.
     @inline(__always)
     mutating func learn(_ p: UnsafePointer<bma_pkt_t>, t: UInt64, service: UInt64, host: (UInt64, UInt64),
                         dest: (UInt64, UInt64), size: Double, cls: Int, serviceRate: Double, vmRate: Double,
-                        classRate: Double) {
+                        classRate: Double, learning: Bool) {
         var inserted = false
         let svc = baseline.services.findOrInsert(service, 0, at: t, empty: Baseline.Service(), inserted: &inserted)
         svc.pointee.lastNs = t
         if inserted { _ = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
         svc.pointee.value.packets &+= 1
-        // Peaks are the largest rates seen in normal traffic; attacks never raise them.
-        svc.pointee.value.peak = max(svc.pointee.value.peak, inserted ? 1 : serviceRate)
+        // Peaks come from normal traffic only, and grow slowly after learning.
+        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: inserted ? 1 : serviceRate, t: t, learning: learning)
         svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
 
         let h = baseline.hosts.findOrInsert(host.0, host.1, at: t, empty: Baseline.Host(), inserted: &inserted)
@@ -177,8 +201,12 @@ public struct Detector {
         d.pointee.lastNs = t
         d.pointee.value.packets &+= 1
 
-        baseline.peak10 = max(baseline.peak10, vmRate)
-        withElement(&baseline.classPeaks, cls, Double.self) { $0 = max($0, classRate) }
+        Detector.raise(&baseline.peak10, &baseline.peak10At, to: vmRate, t: t, learning: learning)
+        var classPeak = element(baseline.classPeaks, cls, Double.self)
+        var classAt = element(baseline.classPeakAt, cls, UInt64.self)
+        Detector.raise(&classPeak, &classAt, to: classRate, t: t, learning: learning)
+        withElement(&baseline.classPeaks, cls, Double.self) { $0 = classPeak }
+        withElement(&baseline.classPeakAt, cls, UInt64.self) { $0 = classAt }
         withElement(&baseline.classPackets, cls, UInt64.self) { $0 &+= 1 }
         baseline.size.add(size, at: t, halfLifeNs: HalfLife.size)
         let bucket = size < 64 ? 0 : size < 128 ? 1 : size < 256 ? 2 : size < 512 ? 3 : size < 1024 ? 4 : size < 1518 ? 5 : size < 9000 ? 6 : 7

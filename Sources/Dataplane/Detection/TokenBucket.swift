@@ -4,6 +4,7 @@ public struct TokenBucket: Sendable {
     public var burst: Double
     var tokens: Double
     var lastNs: UInt64 = 0
+    var started = false
 
     public init(rate: Double, burst: Double) {
         self.rate = rate
@@ -14,8 +15,11 @@ public struct TokenBucket: Sendable {
     /// Takes `amount` tokens at `nowNs` if there are enough; never waits.
     @inline(__always) public mutating func take(_ amount: Double, at nowNs: UInt64) -> Bool {
         if rate <= 0 { return true }
-        if nowNs > lastNs {
-            if lastNs != 0 { tokens = min(burst, tokens + Double(nowNs - lastNs) * 1e-9 * rate) }
+        if !started {
+            started = true
+            lastNs = nowNs
+        } else if nowNs > lastNs {
+            tokens = min(burst, tokens + Double(nowNs - lastNs) * 1e-9 * rate)
             lastNs = nowNs
         }
         if tokens >= amount {
@@ -28,20 +32,20 @@ public struct TokenBucket: Sendable {
     /// Tokens available at `nowNs`, without taking any.
     public func available(at nowNs: UInt64) -> Double {
         if rate <= 0 { return .infinity }
-        guard nowNs > lastNs, lastNs != 0 else { return tokens }
+        guard started, nowNs > lastNs else { return tokens }
         return min(burst, tokens + Double(nowNs - lastNs) * 1e-9 * rate)
     }
 }
 
 /// Mirror budget: packets per second and bytes per second, each a token bucket with one second
-/// of burst. A copy is sent only when both buckets have room; otherwise it is dropped and counted.
+/// of burst (at least 64 KiB of bytes, so that any single frame can pass). A copy is sent only when both buckets have room; otherwise it is dropped and counted.
 public struct MirrorBudget: Sendable {
     var packets: TokenBucket
     var bytes: TokenBucket
 
     public init(packetsPerSecond: Double, bytesPerSecond: Double) {
         packets = TokenBucket(rate: packetsPerSecond, burst: packetsPerSecond)
-        bytes = TokenBucket(rate: bytesPerSecond, burst: bytesPerSecond)
+        bytes = TokenBucket(rate: bytesPerSecond, burst: max(bytesPerSecond, 65536))
     }
 
     @inline(__always) public mutating func allow(bytes n: Double, at t: UInt64) -> Bool {
