@@ -94,9 +94,11 @@ HOT int have(uint32_t need, uint32_t limit, uint32_t len, unsigned why, bma_pkt_
     return need <= len;
 }
 
-/* The upper layer at `off`, bounded by `ip_end` (end of the IP packet, <= pkt_len). */
+/* The upper layer at `off`. Headers must lie before `ip_end` (the end of the IP packet, or of
+ * the frame when the capture cut it); lengths are checked against `claimed_end`, where the IP
+ * header says the packet ends (the same unless the frame is cut short). */
 HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_end,
-                  uint8_t icmp_proto, flow_t *f, bma_pkt_t *out)
+                  uint32_t claimed_end, uint8_t icmp_proto, flow_t *f, bma_pkt_t *out)
 {
     if (f->proto == PROTO_NONE)
         return;
@@ -111,7 +113,7 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
             out->malformed = BMA_MAL_TCP_OFFSET;
             return;
         }
-        if (off + hl > ip_end) {
+        if (off + hl > claimed_end) {
             out->malformed = BMA_MAL_TCP_OFFSET_LONG;
             return;
         }
@@ -119,7 +121,7 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         f->dst_port = be16(t + 2);
         f->flags |= BMA_PF_L4;
         out->tcp_flags = t[13];
-        out->l4_payload = (uint16_t)(ip_end - off - hl);
+        out->l4_payload = (uint16_t)(claimed_end - off - hl);
         return;
     }
 
@@ -129,14 +131,14 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         const uint8_t *u = data + off;
         uint32_t ulen = be16(u + 4);
         /* A first fragment carries only part of the datagram the UDP length describes. */
-        if (ulen < 8 || (!(f->flags & BMA_PF_FRAGMENT) && off + ulen > ip_end)) {
+        if (ulen < 8 || (!(f->flags & BMA_PF_FRAGMENT) && off + ulen > claimed_end)) {
             out->malformed = BMA_MAL_UDP_LENGTH;
             return;
         }
         f->src_port = be16(u);
         f->dst_port = be16(u + 2);
         f->flags |= BMA_PF_L4;
-        out->l4_payload = (uint16_t)(ip_end - off - 8);
+        out->l4_payload = (uint16_t)(claimed_end - off - 8);
         return;
     }
 
@@ -146,12 +148,12 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         f->flags |= BMA_PF_L4;
         out->icmp_type = data[off];
         out->icmp_code = data[off + 1];
-        out->l4_payload = (uint16_t)(ip_end - off - 4);
+        out->l4_payload = (uint16_t)(claimed_end - off - 4);
         return;
     }
 
     /* Another protocol: its header length is unknown, count everything after the IP header. */
-    out->l4_payload = (uint16_t)(ip_end - off);
+    out->l4_payload = (uint16_t)(claimed_end - off);
 }
 
 HOT void parse_ipv4(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_t off,
@@ -179,10 +181,13 @@ HOT void parse_ipv4(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
         out->malformed = BMA_MAL_IPV4_TOTAL_SHORT;
         return;
     }
-    /* Shorter than the frame is Ethernet padding; longer means bytes are missing. */
-    if (off + total > pkt_len) {
+    /* Shorter than the frame is Ethernet padding; longer means bytes are missing: a cut frame
+     * (a capture's snaplen) is counted as malformed, and the headers that are there still
+     * describe the packet, its true length included. */
+    uint32_t ip_end = off + total;
+    if (ip_end > pkt_len) {
         out->malformed = BMA_MAL_IPV4_TOTAL_LONG;
-        return;
+        ip_end = pkt_len;
     }
 
     f->ip = 1;
@@ -202,7 +207,10 @@ HOT void parse_ipv4(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
             return;
         }
     }
-    parse_l4(data, len, off + hl, off + total, PROTO_ICMP, f, out);
+    uint8_t why = out->malformed;
+    parse_l4(data, len, off + hl, ip_end, off + total, PROTO_ICMP, f, out);
+    if (why)
+        out->malformed = why; /* the first reason stands */
 }
 
 HOT void parse_ipv6(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_t off,
@@ -216,11 +224,13 @@ HOT void parse_ipv6(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
         return;
     }
     uint32_t plen = be16(ip + 4);
-    uint32_t end = off + 40 + plen;
-    if (end > pkt_len) {
+    uint32_t claimed = off + 40 + plen;
+    uint32_t end = claimed;
+    if (end > pkt_len) { /* cut short: counted, and parsed as far as the bytes go */
         out->malformed = BMA_MAL_IPV6_PAYLOAD_LONG;
-        return;
+        end = pkt_len;
     }
+    const uint8_t why = out->malformed;
 
     f->ip = 1;
     f->src_hi = be64(ip + 8);
@@ -236,12 +246,12 @@ HOT void parse_ipv6(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
     for (unsigned n = 0; is_ipv6_ext(nh); n++) {
         if (n == BMA_IPV6_MAX_EXT) {
             out->malformed = BMA_MAL_IPV6_EXT_DEPTH;
-            return;
+            goto stop;
         }
         f->flags |= BMA_PF_IP_OPTIONS;
         /* Every extension header is at least 8 bytes, which covers the fields read below. */
         if (!have(p + 8, end, len, BMA_MAL_IPV6_EXT_TRUNCATED, out))
-            return;
+            goto stop;
         const uint8_t *x = data + p;
         uint32_t xl;
         if (nh == 44) {
@@ -252,7 +262,7 @@ HOT void parse_ipv6(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
                 if (fo & 0xfff8) {
                     f->flags |= BMA_PF_LATER_FRAGMENT;
                     f->proto = x[0];
-                    return;
+                    goto stop;
                 }
             }
         } else if (nh == 51) {
@@ -262,13 +272,16 @@ HOT void parse_ipv6(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_
         }
         if (p + xl > end) {
             out->malformed = BMA_MAL_IPV6_EXT_TRUNCATED;
-            return;
+            goto stop;
         }
         nh = x[0];
         p += xl;
     }
     f->proto = nh;
-    parse_l4(data, len, p, end, PROTO_ICMPV6, f, out);
+    parse_l4(data, len, p, end, claimed, PROTO_ICMPV6, f, out);
+stop:
+    if (why)
+        out->malformed = why; /* a cut frame: the first reason stands */
 }
 
 HOT void parse_arp(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_t off,

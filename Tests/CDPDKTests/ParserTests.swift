@@ -518,8 +518,22 @@ final class ParserTests: XCTestCase {
         check(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, totalLength: 0, udp)), "ipv4-total-short")
         check(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, options: [1, 1, 1, 0], totalLength: 20, udp)),
               "ipv4-total-short")
-        check(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, totalLength: 37, udp)), "ipv4-total-long")
-        check(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, totalLength: 0xffff, udp)), "ipv4-total-long")
+        // A frame cut short (a capture's snaplen): counted, yet the headers present still describe
+        // the packet: addresses, ports, and the true IP length.
+        for total: UInt16 in [37, 0xffff] {
+            let cut = parse(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, totalLength: total, udp)))
+            XCTAssertEqual(reason(cut), "ipv4-total-long")
+            XCTAssertTrue(has(cut, BMA_PF_L4))
+            XCTAssertEqual(cut.src_port, 1)
+            XCTAssertEqual(cut.dst_port, 2)
+            XCTAssertEqual(cut.ip_len, total)
+            XCTAssertNotEqual(cut.src_ip_lo, 0)
+        }
+        // Cut inside the UDP header: addresses kept, no ports, the first reason stands.
+        let cutHeader = parse(Array(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, udp))[0..<38]))
+        XCTAssertEqual(reason(cutHeader), "ipv4-total-long")
+        XCTAssertFalse(has(cutHeader, BMA_PF_L4))
+        XCTAssertNotEqual(cutHeader.dst_ip_lo, 0)
         // Exactly at the end of the frame is fine.
         XCTAssertEqual(reason(parse(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, totalLength: 36, udp)))), "none")
     }
