@@ -89,10 +89,12 @@ extension Dataplane {
 
     /// Whether the VM's baseline is frozen, its own sensitivity, and whether it is still learning.
     /// Read without the worker: values may be a poll iteration old.
-    public func vmState(_ vm: Int) -> (frozen: Bool, sensitivity: Double?, learnedPackets: UInt64)? {
+    public func vmState(_ vm: Int) -> (frozen: Bool, sensitivity: Double?, learnedPackets: UInt64, learning: Bool)? {
         guard let w = owner(of: vm) else { return nil }
         let d = w.vms[vm].detector
-        return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets)
+        let first = d.baseline.firstNs
+        let learning = first == 0 || nowNs &- first < w.settings.learningNs
+        return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets, learning)
     }
 }
 

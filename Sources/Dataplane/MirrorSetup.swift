@@ -2,6 +2,16 @@
 public struct MirrorSetup: Sendable, Equatable {
     public enum Encapsulation: String, Sendable, CaseIterable {
         case none, vxlan, geneve, erspan2
+
+        /// The shim's BMA_ENCAP_* value.
+        public var code: UInt8 {
+            switch self {
+            case .none: 0
+            case .vxlan: 1
+            case .geneve: 2
+            case .erspan2: 3
+            }
+        }
     }
 
     public var encapsulation: Encapsulation = .geneve

@@ -17,9 +17,17 @@ struct Runner {
         }
     }
 
-    /// Returns the final counters. `done` is asked every 10 ms.
-    func run(_ setup: DataplaneSetup, done: (Dataplane) -> Bool = { _ in false }) throws(DataplaneError) -> StatsSnapshot {
+    /// Returns the final counters. `done` is asked every 10 ms. With `control`, its listeners
+    /// run in the main loop and it restores and saves state.
+    func run(_ setup: DataplaneSetup, control: ControlPlane? = nil,
+             done: (Dataplane) -> Bool = { _ in false }) throws(DataplaneError) -> StatsSnapshot {
         let dataplane = try Dataplane(setup)
+        if let control {
+            do { try control.prepare(dataplane) } catch {
+                dataplane.shutdown()
+                throw (error as? DataplaneError) ?? DataplaneError("\(error)")
+            }
+        }
         for p in dataplane.ports {
             let vm = p.vmId.map { " id \($0)" } ?? ""
             log("bmad: \(p.role.name) \(p.name)\(vm): port \(p.portId) (\(p.driver)) \(p.devargs), \(p.rxQueues) rx / \(p.txQueues) tx queues")
@@ -38,7 +46,7 @@ struct Runner {
         var lastLine = dataplane.uptime
         var previous: StatsSnapshot?
         while bma_stop_requested() == 0 {
-            usleep(10_000)
+            if let control { control.step(dataplane) } else { usleep(10_000) }
             for e in dataplane.pollLinks() { log("bmad: \(e.port): link \(e.up ? "up" : "down")") }
             if bma_take_usr1() != 0 {
                 print(StatsReport.table(dataplane.snapshot()))
@@ -64,6 +72,7 @@ struct Runner {
             }
         }
         dataplane.stopWorkers()
+        control?.finish(dataplane)
         let summary = dataplane.snapshot(baselines: true)
         dataplane.shutdown()
         if let path = summaryPath {

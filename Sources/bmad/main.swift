@@ -61,7 +61,8 @@ do {
 let runner = Runner(quiet: options.quiet, statsInterval: options.statsInterval,
                     exitWhenIdleMs: options.exitWhenIdleMs, summaryPath: options.summaryPath)
 do {
-    let summary = try runner.run(SetupBuilder.setup(config))
+    let control = ControlPlane(config: config, log: runner.log)
+    let summary = try runner.run(SetupBuilder.setup(config), control: control)
     if !options.quiet { print(StatsReport.table(summary)) }
 } catch {
     EAL.cleanup()

@@ -66,6 +66,9 @@ final class MirrorEncapsulationTests: IntegrationTestCase {
               snaplen: \(snaplen)
             detection:
               learning_seconds: 0
+            control:
+              socket: '\(scratch.file("\(label).sock"))'
+              state_dir: '\(scratch.file("\(label)-state"))'
             vms:
               - name: vm300
                 id: \(Self.vmID)

@@ -47,7 +47,20 @@ public struct BmadConfig: Sendable, Equatable {
         public var txDescriptors: UInt16 = 1024
     }
 
+    /// The control socket and the state directory.
+    public struct ControlPlane: Sendable, Equatable {
+        public var socket = "/run/bma/bmad.sock"
+        /// Group allowed on the socket besides root; nil = root only.
+        public var group: String?
+        public var stateDirectory = "/var/lib/bma"
+        /// How often learned baselines are saved (seconds; 0 = only at exit).
+        public var saveSeconds: Double = 300
+    }
+
     public var vms: [VM] = []
+    public var control = ControlPlane()
+    /// Prometheus text metrics: "ADDRESS:PORT" (ADDRESS defaults to 127.0.0.1); nil = off.
+    public var metricsListen: String?
     public var uplink: String = ""
     public var mirror: Mirror?
     public var detection = Detection()

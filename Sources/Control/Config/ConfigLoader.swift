@@ -29,6 +29,25 @@ public enum ConfigLoader {
         c.uplink = try r.devargs("uplink", required: requirePorts) ?? ""
         c.mirror = try mirror(&r)
         if var d = try r.mapping("detection") { c.detection = try detection(&d) }
+        if var cp = try r.mapping("control") {
+            if let socket = try cp.string("socket") {
+                guard socket.hasPrefix("/"), socket.utf8.count < 108 else {
+                    throw ConfigError(field: "control.socket", "'\(socket)': an absolute path shorter than 108 bytes")
+                }
+                c.control.socket = socket
+            }
+            c.control.group = try cp.string("group")
+            if let dir = try cp.string("state_dir") {
+                guard dir.hasPrefix("/") else { throw ConfigError(field: "control.state_dir", "'\(dir)': an absolute path") }
+                c.control.stateDirectory = dir
+            }
+            c.control.saveSeconds = try cp.number("save_seconds", in: 0...86_400) ?? c.control.saveSeconds
+            try cp.rejectUnknown()
+        }
+        if var m = try r.mapping("metrics") {
+            c.metricsListen = try m.string("listen")
+            try m.rejectUnknown()
+        }
         c.workers = try r.list("workers") { f, path throws(ConfigError) in try f.integer(path, in: 0...1023) }.map(UInt32.init)
         if var m = try r.mapping("mempool") {
             c.mempool.mbufs = try m.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? c.mempool.mbufs

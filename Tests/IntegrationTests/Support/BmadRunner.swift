@@ -55,7 +55,9 @@ final class BmadProcess {
 
     init(_ config: BmadConfiguration, in scratch: ScratchDirectory, name: String = "bmad", options: Options = Options()) throws {
         let bmad = try TestEnvironment.binary("bmad")
-        configPath = try scratch.write(config.yaml, to: "\(name).yaml")
+        // Each bmad gets its own control socket and state directory in the scratch directory.
+        let control = "control: {socket: '\(scratch.file("\(name).sock"))', state_dir: '\(scratch.file("\(name)-state"))'}\n"
+        configPath = try scratch.write(config.yaml + control, to: "\(name).yaml")
         summaryPath = scratch.file("\(name)-summary.json")
         prefix = DPDKRuntime.newPrefix(name)
         var args = ["-l", options.lcores, "--file-prefix", prefix, "--no-pci", "-m", "\(options.memoryMB)"] + options.extraEAL

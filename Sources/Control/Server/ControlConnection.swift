@@ -1,0 +1,24 @@
+/// The state of one admitted connection.
+final class ControlConnection {
+    let fd: Int32
+    let peer: Peer
+    var input: ConnectionBuffer
+    var output = OutputQueue()
+    /// The last time bytes moved either way (monotonic seconds).
+    var lastActivity: Double
+    /// No more reading: end of input seen, or the connection is being closed.
+    var readClosed = false
+    /// Close once the pending output is written (after `request-too-large`).
+    var closeAfterFlush = false
+    var isClosed = false
+
+    init(fd: Int32, peer: Peer, maxLineBytes: Int, now: Double) {
+        self.fd = fd
+        self.peer = peer
+        self.input = ConnectionBuffer(maxLineBytes: maxLineBytes)
+        self.lastActivity = now
+    }
+
+    /// Whether there is nothing more to do on this connection but close it.
+    var isFinished: Bool { output.isEmpty && (closeAfterFlush || (readClosed && input.pendingCount == 0)) }
+}

@@ -1,0 +1,331 @@
+import CDPDK
+import Control
+import Dataplane
+import Foundation
+
+/// Answers control requests from the main lcore: reads counters, and changes policies and VM
+/// state through the dataplane's snapshot and mailbox interfaces. A request that fails changes
+/// nothing; policy changes are saved before they are applied and answered.
+final class ControlHandler {
+    let dataplane: Dataplane
+    let config: BmadConfig
+    let policyFile: PolicyFile?
+    let baselines: BaselineStore?
+    private(set) var policies = PolicySet()
+
+    init(dataplane: Dataplane, config: BmadConfig, policyFile: PolicyFile?, baselines: BaselineStore?) {
+        self.dataplane = dataplane
+        self.config = config
+        self.policyFile = policyFile
+        self.baselines = baselines
+    }
+
+    /// Loads saved policies and publishes them (before the workers start).
+    func restorePolicies(log: (String) -> Void) {
+        guard let policyFile else { return }
+        do {
+            if let set = try policyFile.load() {
+                policies = set
+                dataplane.publishPolicies(PolicyCompiler.compile(set, vms: dataplane.setup.vms))
+                log("bmad: \(set.count) policies restored (generation \(set.generation))")
+            }
+        } catch {
+            log("bmad: saved policies ignored: \(error)")
+        }
+    }
+
+    func handle(_ request: ControlRequest, _ peer: Peer) -> Result<JSONValue, ControlError> {
+        let p = Params(request)
+        do {
+            return .success(try dispatch(request.method, p))
+        } catch let e as ControlError {
+            return .failure(e)
+        } catch {
+            return .failure(ControlError(.internal, "\(error)"))
+        }
+    }
+
+    private func dispatch(_ method: String, _ p: Params) throws -> JSONValue {
+        switch method {
+        case "status": return status()
+        case "stats": return JSONBridge.value(dataplane.snapshot())
+        case "vm.list": return vmList()
+        case "vm.show": return try vmShow(try vm(p))
+        case "baseline.show": return try baselineShow(try vm(p))
+        case "baseline.freeze", "baseline.unfreeze":
+            let i = try vm(p)
+            let frozen = method == "baseline.freeze"
+            try answered(dataplane.freezeBaseline(vm: i, frozen))
+            return ["vm": .string(name(i)), "frozen": .bool(frozen)]
+        case "baseline.reset":
+            let i = try vm(p)
+            try answered(dataplane.resetBaseline(vm: i))
+            return ["vm": .string(name(i))]
+        case "baseline.export":
+            let i = try vm(p)
+            guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
+            return ["vm": .string(name(i)), "baseline": JSONBridge.value(doc)]
+        case "baseline.import": return try baselineImport(p)
+        case "policy.list": return policyList()
+        case "policy.show":
+            let id = try p.int("id", in: 1...65535)
+            guard let policy = policies.policy(id: UInt16(id)) else { throw ControlError(.notFound, "no policy with id \(id)") }
+            return JSONBridge.value(data: policy.jsonData())
+        case "policy.add", "policy.update": return try policyChange(method, p)
+        case "policy.remove":
+            let id = try p.int("id", in: 1...65535)
+            var next = policies
+            do { try next.remove(id: UInt16(id)) } catch { throw Self.map(error) }
+            try commit(next)
+            return ["id": .number(Double(id))]
+        case "policy.replace":
+            let list = try p.array("policies")
+            let parsed: [Policy]
+            do { parsed = try Policy.list(json: try JSONSerialization.jsonObject(with: JSONBridge.data(.array(list)))) } catch let e as PolicyError {
+                throw Self.map(e)
+            }
+            var next = policies
+            do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
+            try commit(next)
+            return ["generation": .number(Double(next.generation)), "count": .number(Double(next.count))]
+        case "sensitivity.set": return try sensitivity(p)
+        case "mirror.force": return try force(p)
+        case "config.show": return configJSON()
+        default:
+            throw ControlError(.methodNotFound, "unknown method '\(method)'")
+        }
+    }
+
+    // MARK: VMs
+
+    private func vm(_ p: Params) throws -> Int {
+        let ref = try p.vm()
+        let index: Int?
+        switch ref {
+        case .name(let n): index = dataplane.vmIndex(name: n)
+        case .id(let id): index = dataplane.vmIndex(id: UInt32(id))
+        }
+        guard let index else { throw ControlError(.notFound, "no VM \(ref)") }
+        return index
+    }
+
+    private func name(_ i: Int) -> String { dataplane.setup.vms[i].name }
+
+    private func answered(_ ok: Bool) throws {
+        if !ok { throw ControlError(.internal, "the worker did not answer in time; nothing was changed") }
+    }
+
+    private func status() -> JSONValue {
+        [
+            "version": .string(version), "uptime_s": .number(dataplane.uptime.rounded()),
+            "pid": .number(Double(getpid())), "workers": .number(Double(dataplane.workerLcores.count)),
+            "vms": .number(Double(dataplane.setup.vms.count)), "policies": .number(Double(policies.count)),
+            "policy_generation": .number(Double(policies.generation)),
+            "state_dir": .string(config.control.stateDirectory),
+            "global_sensitivity": .number(globalSensitivity),
+        ]
+    }
+
+    private var globalSensitivity: Double = .nan
+
+    private func vmList() -> JSONValue {
+        let s = dataplane.snapshot()
+        var out: [JSONValue] = []
+        for (i, v) in s.vms.enumerated() {
+            let port = s.ports.first { $0.role == "vm" && $0.name == v.name }
+            let st = dataplane.vmState(i)
+            out.append([
+                "name": .string(v.name), "id": .number(Double(v.id)), "mac": v.mac.map(JSONValue.string) ?? .null,
+                "link_up": port?.link_up.map(JSONValue.bool) ?? .null, "outgoing": .number(Double(v.outgoing)),
+                "mirrored": .number(Double(v.mirrored)), "learning": .bool(st?.learning ?? true),
+                "frozen": .bool(st?.frozen ?? false), "sensitivity": st?.sensitivity.map(JSONValue.number) ?? .null,
+            ])
+        }
+        return ["vms": .array(out)]
+    }
+
+    private func vmShow(_ i: Int) throws -> JSONValue {
+        let s = dataplane.snapshot()
+        guard case .object(var o) = JSONBridge.value(s.vms[i]) else { return .null }
+        if let st = dataplane.vmState(i) {
+            o["learning_now"] = .bool(st.learning)
+            o["frozen"] = .bool(st.frozen)
+            o["sensitivity"] = st.sensitivity.map(JSONValue.number) ?? .null
+            o["learned_packets"] = .number(Double(st.learnedPackets))
+        }
+        if let port = s.ports.first(where: { $0.role == "vm" && $0.name == name(i) }) {
+            o["port"] = JSONBridge.value(port)
+        }
+        return .object(o)
+    }
+
+    private func baselineShow(_ i: Int) throws -> JSONValue {
+        guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
+        let st = dataplane.vmState(i)
+        let services: [JSONValue] = doc.services.sorted { $0.packets > $1.packets }.map { s in
+            let mean = s.size_weight > 0 ? s.size_sum / s.size_weight : 0
+            let variance = s.size_weight > 0 ? max(0, s.size_squares / s.size_weight - mean * mean) : 0
+            return [
+                "key": .string(ServiceName.describe(UInt64(s.key, radix: 16) ?? 0)), "packets": .number(Double(s.packets)),
+                "peak": .number((s.peak * 10).rounded() / 10), "size_mean": .number(mean.rounded()),
+                "size_std": .number(variance.squareRoot().rounded()),
+            ]
+        }
+        return [
+            "vm": .string(name(i)), "learned_packets": .number(Double(doc.learned_packets)),
+            "learning": .bool(st?.learning ?? true), "frozen": .bool(doc.frozen),
+            "services": .array(services), "hosts": .number(Double(doc.hosts.count)),
+            "destinations": .number(Double(doc.destinations.count)),
+            "memory_bytes": .number(Double(Baseline.memoryBytes)),
+        ]
+    }
+
+    private func baselineImport(_ p: Params) throws -> JSONValue {
+        let i = try vm(p)
+        let raw = try p.required("baseline")
+        let doc: BaselineDocument
+        do { doc = try JSONBridge.decode(BaselineDocument.self, from: raw) } catch {
+            throw ControlError(.invalidParams, "baseline: not a baseline document (\(error))")
+        }
+        do { try dataplane.importBaseline(vm: i, doc) } catch {
+            throw ControlError(.invalidParams, "baseline: \(error.description)")
+        }
+        return ["vm": .string(name(i))]
+    }
+
+    // MARK: Policies
+
+    private func policyList() -> JSONValue {
+        let list = policies.policies.map { JSONBridge.value(data: $0.jsonData()) }
+        return ["generation": .number(Double(policies.generation)), "policies": .array(list)]
+    }
+
+    private func policyChange(_ method: String, _ p: Params) throws -> JSONValue {
+        let adding = method == "policy.add"
+        var policy: Policy
+        do {
+            let object = try JSONSerialization.jsonObject(with: JSONBridge.data(.object(p.values)))
+            guard let dict = object as? [String: Any] else { throw ControlError(.invalidParams, "params must be a policy object") }
+            policy = try Policy(json: dict, idRequired: !adding)
+        } catch let e as PolicyError {
+            throw Self.map(e)
+        }
+        var next = policies
+        do {
+            policy = adding ? try next.add(policy) : try next.update(policy)
+        } catch { throw Self.map(error) }
+        guard next.count <= 1024 else { throw ControlError(.invalidParams, "at most 1024 policies") }
+        try commit(next)
+        return JSONBridge.value(data: policy.jsonData())
+    }
+
+    /// Saves, then publishes, then keeps the new set. A save failure changes nothing.
+    private func commit(_ next: PolicySet) throws {
+        if let policyFile {
+            do { try policyFile.save(next) } catch {
+                throw ControlError(.internal, "policies not saved, nothing changed: \(error)")
+            }
+        }
+        dataplane.publishPolicies(PolicyCompiler.compile(next, vms: dataplane.setup.vms))
+        policies = next
+    }
+
+    static func map(_ error: Error) -> ControlError {
+        guard let e = error as? PolicyError else { return ControlError(.internal, "\(error)") }
+        let code: ControlErrorCode
+        switch e.kind {
+        case .invalidParams: code = .invalidParams
+        case .notFound: code = .notFound
+        case .conflict: code = .conflict
+        }
+        return ControlError(code, e.description)
+    }
+
+    // MARK: Sensitivity and forced mirroring
+
+    private func sensitivity(_ p: Params) throws -> JSONValue {
+        let value = try p.double("value", in: 0...100)
+        if p.contains("vm") {
+            let i = try vm(p)
+            try answered(dataplane.setSensitivity(vm: i, value))
+            return ["vm": .string(name(i)), "value": .number(value)]
+        }
+        try answered(dataplane.setGlobalSensitivity(value))
+        globalSensitivity = value
+        return ["value": .number(value)]
+    }
+
+    private func force(_ p: Params) throws -> JSONValue {
+        let i = try vm(p)
+        let seconds = try p.double("seconds", in: 0...86_400)
+        var hash: UInt32 = 0
+        if let flow = try p.optionalObject("flow") {
+            let src = try flow.string("src"), dst = try flow.string("dst")
+            guard let s = AddressText.parse(src) else { throw flow.invalid("src", "'\(src)' is not an IP address") }
+            guard let d = AddressText.parse(dst) else { throw flow.invalid("dst", "'\(dst)' is not an IP address") }
+            let protoText = try flow.string("proto")
+            guard let proto = PolicyProtocol(protoText), case .ip(let number) = proto else {
+                throw flow.invalid("proto", "'\(protoText)' is not an IP protocol (tcp, udp, icmp or a number)")
+            }
+            let sp = try flow.optionalInt("src_port", in: 0...65535) ?? 0
+            let dp = try flow.optionalInt("dst_port", in: 0...65535) ?? 0
+            hash = bma_flow_hash_tuple(s.hi, s.lo, d.hi, d.lo, number, UInt16(sp), UInt16(dp))
+        }
+        let until = dataplane.nowNs &+ UInt64(seconds * 1e9)
+        try answered(dataplane.force(vm: i, flowHash: hash, untilNs: until))
+        let untilText = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(until) / 1e9))
+        var out: [String: JSONValue] = ["vm": .string(name(i)), "until": .string(untilText), "seconds": .number(seconds)]
+        if hash != 0 { out["flow_hash"] = .number(Double(hash)) }
+        return .object(out)
+    }
+
+    // MARK: Configuration
+
+    private func configJSON() -> JSONValue {
+        let c = config
+        let vms: [JSONValue] = c.vms.map { vm in
+            ["name": .string(vm.name), "id": .number(Double(vm.id)), "devargs": .string(vm.devargs),
+             "mac": vm.mac.map { .string(formatMAC($0)) } ?? .null,
+             "sensitivity": vm.sensitivity.map(JSONValue.number) ?? .null]
+        }
+        var mirror: JSONValue = .null
+        if let m = c.mirror {
+            mirror = ["devargs": .string(m.devargs), "encapsulation": .string(m.encapsulation),
+                      "collectors": .array(m.collectors.map { .string(IPv4.format($0)) }),
+                      "next_hop_mac": .string(formatMAC(m.nextHopMAC)), "source_ip": .string(IPv4.format(m.sourceIP)),
+                      "snaplen": .number(Double(m.snaplen)), "mbufs": .number(Double(m.mbufs))]
+        }
+        let d = c.detection
+        return [
+            "uplink": .string(c.uplink), "mirror": mirror, "vms": .array(vms),
+            "workers": .array(c.workers.map { .number(Double($0)) }),
+            "detection": ["sensitivity": .number(d.sensitivity), "learning_seconds": .number(d.learningSeconds),
+                          "sticky_seconds": .number(d.stickySeconds), "pre_trigger_packets": .number(Double(d.preTriggerPackets)),
+                          "pre_trigger_seconds": .number(d.preTriggerSeconds), "promote_seconds": .number(d.promoteSeconds)],
+            "control": ["socket": .string(c.control.socket), "group": c.control.group.map(JSONValue.string) ?? .null,
+                        "state_dir": .string(c.control.stateDirectory), "save_seconds": .number(c.control.saveSeconds)],
+            "metrics": ["listen": c.metricsListen.map(JSONValue.string) ?? .null],
+            "mempool": ["mbufs": .number(Double(c.mempool.mbufs)), "cache": .number(Double(c.mempool.cache)),
+                        "data_room": .number(Double(c.mempool.dataRoom))],
+        ]
+    }
+}
+
+/// Readable names for the baseline's service keys.
+enum ServiceName {
+    static func describe(_ key: UInt64) -> String {
+        let l3 = key >> 32, proto = (key >> 16) & 0xff, low = key & 0xffff
+        switch l3 {
+        case UInt64(BMA_L3_ARP): return "arp"
+        case UInt64(BMA_L3_IPV4), UInt64(BMA_L3_IPV6):
+            let v = l3 == UInt64(BMA_L3_IPV6) ? "6" : ""
+            switch proto {
+            case 6: return "tcp\(v)/\(low)"
+            case 17: return "udp\(v)/\(low)"
+            case 1, 58: return "icmp\(v) type \(low)"
+            default: return "ip\(v) proto \(proto)"
+            }
+        default: return String(format: "ethertype 0x%04x", low)
+        }
+    }
+}
