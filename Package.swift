@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"]),
         .testTarget(name: "ControlTests", dependencies: ["Control"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Analysis"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Analysis", "Control"]),
     ]
 )
