@@ -1,0 +1,32 @@
+import ArgumentParser
+import Glibc
+
+/// Runs bmactl with its own exit codes: ArgumentParser's usage errors exit 2 (not 64), a
+/// `BmactlFailure` exits with its code after printing its message on stderr.
+@main
+enum BmactlEntry {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try Bmactl.parseAsRoot(arguments)
+            try command.run()
+            Output.flush()
+            exit(0)
+        } catch let failure as BmactlFailure {
+            Output.flush()
+            Output.error("bmactl: \(failure.message)")
+            exit(failure.exitCode)
+        } catch {
+            Output.flush()
+            let code = Bmactl.exitCode(for: error)
+            let message = Bmactl.fullMessage(for: error)
+            if code.isSuccess {
+                if !message.isEmpty { Output.line(message) }
+                Output.flush()
+                exit(0)
+            }
+            if !message.isEmpty { Output.error(message) }
+            exit(code == .validationFailure ? BmactlFailure.usageCode : code.rawValue)
+        }
+    }
+}
