@@ -8,9 +8,11 @@ struct Options {
 
     static let help = """
     bmad: the BMA per-host dataplane. Forwards each VM's traffic to the uplink and traffic from the
-    uplink to the VM that owns the destination MAC (broadcast and multicast to every VM).
+    uplink to the VM that owns the destination MAC (broadcast and multicast to every VM), learns
+    what each VM normally sends, and copies what deviates to the mirror port.
 
     usage: bmad [EAL options] -- --config PATH [options]
+           bmad replay --vm NAME=PATH[@MAC] ... --mirror-out PATH [...]   (see bmad replay --help)
            bmad --help | --version
 
     EAL options are DPDK's (-l, --file-prefix, -m, --no-pci, --vdev, ...). The first lcore is the
@@ -26,6 +28,9 @@ struct Options {
       --quiet                print only errors
       -h, --help             show this help
       --version              show the version
+
+    While it runs, bmactl talks to it on the control socket (control.socket in the configuration,
+    default /run/bma/bmad.sock); policies and baselines are kept in control.state_dir.
 
     signals: SIGUSR1 prints every counter; SIGINT or SIGTERM stops cleanly.
     """
