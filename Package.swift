@@ -27,13 +27,21 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
         .target(name: "Dataplane", dependencies: ["CDPDK"], swiftSettings: optimize),
         .target(name: "Control", dependencies: ["Yams"]),
-        .target(name: "Analysis"),
-        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK", "Analysis"], swiftSettings: optimize),
+        .target(name: "PacketCapture"),
+        .target(name: "Analysis", dependencies: [
+            "PacketCapture",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK", "PacketCapture"], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
             "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -41,12 +49,12 @@ let package = Package(
             "Analysis", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-scenario", dependencies: [
-            "Analysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PacketCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"]),
         .testTarget(name: "ControlTests", dependencies: ["Control"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Analysis", "Control"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control"]),
     ]
 )

@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import ArgumentParser
 
 struct InfoCommand: ParsableCommand {

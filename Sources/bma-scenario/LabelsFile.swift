@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import Foundation
 
 /// Reading and writing a scenario's labels JSON, with errors that name the file.

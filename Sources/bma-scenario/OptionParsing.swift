@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import ArgumentParser
 
 /// Turns option strings into addresses, with errors that name the option.

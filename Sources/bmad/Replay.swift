@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import Control
 import Dataplane
 import Foundation

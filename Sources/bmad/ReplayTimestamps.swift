@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import Foundation
 
 /// net_pcap stamps what it writes with the time of writing. After a replay, the frames written to

@@ -1,5 +1,5 @@
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 @Suite("addresses")
 struct AddressTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 /// Runs a mutating call outside `#expect`, which cannot mutate its operands.
 private func mutate<Result>(_ frame: inout EthernetFrame, _ body: (inout EthernetFrame) -> Result) -> Result {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 /// Random corruptions with a fixed seed: the reader must answer with records or a `PcapError`,
 /// never crash, and the quick count must agree with a full read.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 @Suite("pcap round trip")
 struct PcapRoundTripTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 @Suite("scenario splice, synthetic")
 struct ScenarioSpliceSyntheticTests {

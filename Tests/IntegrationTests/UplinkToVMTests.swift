@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import Foundation
 import XCTest
 #if canImport(Glibc)

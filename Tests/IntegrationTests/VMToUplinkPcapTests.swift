@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import XCTest
 
 /// A VM on a net_pcap port replays a real capture; bmad forwards it to a net_pcap uplink.

@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 import XCTest
 #if canImport(Glibc)
 import Glibc

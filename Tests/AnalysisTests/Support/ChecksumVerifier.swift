@@ -1,4 +1,4 @@
-@testable import Analysis
+@testable import PacketCapture
 
 /// Recomputes checksums from scratch, independently of the code under test, to judge rewrites.
 enum ChecksumVerifier {

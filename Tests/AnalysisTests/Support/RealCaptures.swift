@@ -1,5 +1,5 @@
 import Testing
-@testable import Analysis
+@testable import PacketCapture
 
 /// The shared real captures, read once per test process.
 enum RealCaptures {

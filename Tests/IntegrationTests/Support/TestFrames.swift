@@ -1,4 +1,4 @@
-import Analysis
+import PacketCapture
 
 /// Well-formed frames crafted for a test: each carries a tag in its payload so that every frame
 /// of a capture is distinct and a misdelivered one is easy to name.
