@@ -59,8 +59,8 @@ extension Dataplane {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// A consistent copy of the VM's baseline as a document.
-    public func exportBaseline(vm: Int) -> BaselineDocument? {
+    /// Runs `body` with a detector of the control side's own (same capacities as the workers').
+    private func withScratchDetector<R>(_ body: (UnsafeMutablePointer<Detector>) throws(BaselineDocumentError) -> R) throws(BaselineDocumentError) -> R {
         let d = UnsafeMutablePointer<Detector>.allocate(capacity: 1)
         d.initialize(to: Detector())
         defer {
@@ -68,22 +68,26 @@ extension Dataplane {
             d.deinitialize(count: 1)
             d.deallocate()
         }
-        guard post(WorkerCommand(op: .copyOut, vm: vm, detector: d)) else { return nil }
-        return BaselineDocument(d.pointee)
+        return try body(d)
+    }
+
+    /// A consistent copy of the VM's baseline as a document.
+    public func exportBaseline(vm: Int) -> BaselineDocument? {
+        try? withScratchDetector { d throws(BaselineDocumentError) in
+            guard post(WorkerCommand(op: .copyOut, vm: vm, detector: d)) else {
+                throw BaselineDocumentError(description: "the worker of this VM did not answer")
+            }
+            return BaselineDocument(d.pointee)
+        }
     }
 
     /// Replaces the VM's baseline with a document's.
     public func importBaseline(vm: Int, _ doc: BaselineDocument) throws(BaselineDocumentError) {
-        let d = UnsafeMutablePointer<Detector>.allocate(capacity: 1)
-        d.initialize(to: Detector())
-        defer {
-            d.pointee.deallocate()
-            d.deinitialize(count: 1)
-            d.deallocate()
-        }
-        try doc.restore(into: &d.pointee)
-        guard post(WorkerCommand(op: .copyIn, vm: vm, detector: d)) else {
-            throw BaselineDocumentError(description: "the worker of this VM did not answer")
+        try withScratchDetector { d throws(BaselineDocumentError) in
+            try doc.restore(into: &d.pointee)
+            guard post(WorkerCommand(op: .copyIn, vm: vm, detector: d)) else {
+                throw BaselineDocumentError(description: "the worker of this VM did not answer")
+            }
         }
     }
 
