@@ -93,13 +93,20 @@ extension Dataplane {
 
     /// Whether the VM's baseline is frozen, its own sensitivity, and whether it is still learning.
     /// Read without the worker: values may be a poll iteration old.
-    public func vmState(_ vm: Int) -> (frozen: Bool, sensitivity: Double?, learnedPackets: UInt64, learning: Bool)? {
+    /// Learning is judged on the VM's own clock (its last packet's time: capture time for
+    /// net_pcap ports, wall clock otherwise). `forcedUntil` is the forced-mirroring expiry (0 = none).
+    public func vmState(_ vm: Int) -> (frozen: Bool, sensitivity: Double?, learnedPackets: UInt64, learning: Bool, forcedUntil: UInt64)? {
         guard let w = owner(of: vm) else { return nil }
-        let d = w.vms[vm].detector
+        let st = w.vms[vm]
+        let d = st.detector
         let first = d.baseline.firstNs
-        let learning = first == 0 || nowNs &- first < w.settings.learningNs
-        return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets, learning)
+        let last = d.baseline.packetRates.1.lastNs
+        let learning = first == 0 || last &- first < w.settings.learningNs
+        return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets, learning, st.forceUntil)
     }
+
+    /// The most policies a set may hold.
+    public static var maxPolicies: Int { PolicyTable.capacity }
 }
 
 #if canImport(Glibc)

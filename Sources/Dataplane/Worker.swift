@@ -150,18 +150,12 @@ final class Worker: @unchecked Sendable {
         let layout = counters.layout
         let loopsIdx = layout.index(.loops)
         let burstsIdx = layout.index(.bursts)
-        var handled = bma_load_acquire_u64(mailbox.request)
         while bma_stop_requested() == 0 {
             c[loopsIdx] &+= 1
             // Quiescent point: the policy snapshot is picked up (and the old one released) here.
             let snap = policies.acquire(worker: index)
             if snap.pointee.generation != budgetGeneration { resetPolicyBudgets(snap) }
-            let req = bma_load_acquire_u64(mailbox.request)
-            if req != handled {
-                apply(mailbox.command.pointee)
-                handled = req
-                bma_store_release_u64(mailbox.done, req)
-            }
+            mailbox.serve(apply)
             let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle) &+ clockOffsetNs
             for a in 0..<rx.count {
                 let r = rx[a]
@@ -285,7 +279,8 @@ final class Worker: @unchecked Sendable {
                 c[layout.index(vm: vm, .forced)] &+= 1
             }
             if !v.mirror && !forced {
-                if s.preTriggerPackets > 0 {
+                // A `never` policy's traffic is never mirrored, not even as pre-trigger context.
+                if s.preTriggerPackets > 0 && mode != .never {
                     state.pointee.ring.push(m, time: t, hash: p.pointee.flow_hash, length: p.pointee.pkt_len)
                 }
                 continue
@@ -326,7 +321,7 @@ final class Worker: @unchecked Sendable {
             mirrorList[mirrors] = m
             let score = v.score * 1000
             var flags: UInt16 = v.sticky && !v.anomalous ? UInt16(BMA_MF_STICKY) : 0
-            if forced && !v.anomalous { flags |= UInt16(BMA_MF_FORCED) }
+            if forced { flags |= UInt16(BMA_MF_FORCED) }
             mirrorMeta[mirrors] = bma_mirror_meta_t(
                 ts_ns: t, vm_id: state.pointee.id, reasons: v.reasons.rawValue,
                 score_milli: score >= 4e9 ? UInt32.max : UInt32(score), flow_hash: p.pointee.flow_hash,

@@ -19,47 +19,65 @@ struct WorkerCommand {
     var detector: UnsafeMutablePointer<Detector>? = nil
 }
 
-/// A one-slot mailbox: the control side writes the command, then bumps `request` (release); the
-/// worker runs it and sets `done` to the same number (release). The control side waits for
-/// `done` before writing the next command, so the slot has one writer at a time.
-/// command, request: control writes, worker reads. done: worker writes, control reads.
+/// A one-slot mailbox. One state word holds a sequence number and a status: the control side
+/// writes the command and publishes it as `posted`; the worker claims it (`posted` → `taken`,
+/// compare-and-swap), applies it and marks it `done`. A control side that gives up waiting
+/// cancels it (`posted` → `cancelled`, compare-and-swap): then the worker never runs it. If the
+/// worker claimed it first, the control side waits for `done`, which comes within one command.
+/// command: control writes, worker reads after claiming. state: both, through CAS.
 final class WorkerMailbox: @unchecked Sendable {
     let command: UnsafeMutablePointer<WorkerCommand>
-    let request: UnsafeMutablePointer<UInt64>
-    let done: UnsafeMutablePointer<UInt64>
+    let state: UnsafeMutablePointer<UInt64>
+    private var sequence: UInt64 = 0
+
+    static let posted: UInt64 = 1, taken: UInt64 = 2, done: UInt64 = 3, cancelled: UInt64 = 0
 
     init() {
         command = .allocate(capacity: 1)
         command.initialize(to: WorkerCommand())
-        request = .allocate(capacity: 1)
-        request.initialize(to: 0)
-        done = .allocate(capacity: 1)
-        done.initialize(to: 0)
+        state = .allocate(capacity: 1)
+        state.initialize(to: 0)
     }
 
     deinit {
         command.deallocate()
-        request.deallocate()
-        done.deallocate()
+        state.deallocate()
     }
 
     /// Control side: posts a command and waits up to `timeoutMs` for the worker to apply it.
-    /// When the worker is not running, `direct` applies it on the caller's thread.
+    /// Returns false only when the command was cancelled unapplied. When the worker is not
+    /// running, `direct` applies it on the caller's thread.
     func post(_ c: WorkerCommand, running: Bool, timeoutMs: Int = 2000, direct: (WorkerCommand) -> Void) -> Bool {
         guard running else {
             direct(c)
             return true
         }
         command.pointee = c
-        let seq = bma_load_u64(request) &+ 1
-        bma_store_release_u64(request, seq)
+        sequence &+= 1
+        let base = sequence << 2
+        bma_store_release_u64(state, base | WorkerMailbox.posted)
         var waited = 0
-        while bma_load_acquire_u64(done) != seq {
-            if waited >= timeoutMs * 10 { return false }
+        while bma_load_acquire_u64(state) != base | WorkerMailbox.done {
+            if waited >= timeoutMs * 10 {
+                if bma_cas_u64(state, base | WorkerMailbox.posted, base | WorkerMailbox.cancelled) != 0 { return false }
+                // Claimed meanwhile: it is being applied right now.
+                while bma_load_acquire_u64(state) != base | WorkerMailbox.done { usleep(10) }
+                return true
+            }
             usleep(100)
             waited += 1
         }
         return true
+    }
+
+    /// Worker side, between bursts: runs a posted command, if any.
+    @inline(__always) func serve(_ apply: (WorkerCommand) -> Void) {
+        let s = bma_load_acquire_u64(state)
+        guard s & 3 == WorkerMailbox.posted else { return }
+        let base = s & ~3
+        guard bma_cas_u64(state, s, base | WorkerMailbox.taken) != 0 else { return }
+        apply(command.pointee)
+        bma_store_release_u64(state, base | WorkerMailbox.done)
     }
 }
 

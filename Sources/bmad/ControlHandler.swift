@@ -25,6 +25,10 @@ final class ControlHandler {
         guard let policyFile else { return }
         do {
             if let set = try policyFile.load() {
+                guard set.count <= Dataplane.maxPolicies else {
+                    log("bmad: saved policies ignored: \(set.count) policies, at most \(Dataplane.maxPolicies)")
+                    return
+                }
                 policies = set
                 dataplane.publishPolicies(PolicyCompiler.compile(set, vms: dataplane.setup.vms))
                 log("bmad: \(set.count) policies restored (generation \(set.generation))")
@@ -152,6 +156,9 @@ final class ControlHandler {
             o["frozen"] = .bool(st.frozen)
             o["sensitivity"] = st.sensitivity.map(JSONValue.number) ?? .null
             o["learned_packets"] = .number(Double(st.learnedPackets))
+            if st.forcedUntil != 0 {
+                o["forced_until"] = .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(st.forcedUntil) / 1e9)))
+            }
         }
         if let port = s.ports.first(where: { $0.role == "vm" && $0.name == name(i) }) {
             o["port"] = JSONBridge.value(port)
@@ -214,13 +221,15 @@ final class ControlHandler {
         do {
             policy = adding ? try next.add(policy) : try next.update(policy)
         } catch { throw Self.map(error) }
-        guard next.count <= 1024 else { throw ControlError(.invalidParams, "at most 1024 policies") }
         try commit(next)
         return JSONBridge.value(data: policy.jsonData())
     }
 
     /// Saves, then publishes, then keeps the new set. A save failure changes nothing.
     private func commit(_ next: PolicySet) throws {
+        guard next.count <= Dataplane.maxPolicies else {
+            throw ControlError(.invalidParams, "policies: at most \(Dataplane.maxPolicies) (this change makes \(next.count))")
+        }
         if let policyFile {
             do { try policyFile.save(next) } catch {
                 throw ControlError(.internal, "policies not saved, nothing changed: \(error)")

@@ -10,11 +10,10 @@ struct Runner {
     var exitWhenIdleMs: UInt64?
     var summaryPath: String?
 
+    /// Writes straight to the descriptor: stdio's buffers (and their locks, which a worker
+    /// blocked in libpcap may hold) stay out of the main loop.
     func log(_ message: String) {
-        if !quiet {
-            print(message)
-            fflush(nil)
-        }
+        if !quiet { FileHandle.standardOutput.write(Data((message + "\n").utf8)) }
     }
 
     /// Returns the final counters. `done` is asked every 10 ms. With `control`, its listeners
@@ -49,8 +48,7 @@ struct Runner {
             if let control { control.step(dataplane) } else { usleep(10_000) }
             for e in dataplane.pollLinks() { log("bmad: \(e.port): link \(e.up ? "up" : "down")") }
             if bma_take_usr1() != 0 {
-                print(StatsReport.table(dataplane.snapshot()))
-                fflush(nil)
+                FileHandle.standardOutput.write(Data((StatsReport.table(dataplane.snapshot()) + "\n").utf8))
             }
             let now = dataplane.uptime
             if let every = statsInterval, now - lastLine >= every {

@@ -63,7 +63,7 @@ let runner = Runner(quiet: options.quiet, statsInterval: options.statsInterval,
 do {
     let control = ControlPlane(config: config, log: runner.log)
     let summary = try runner.run(SetupBuilder.setup(config), control: control)
-    if !options.quiet { print(StatsReport.table(summary)) }
+    if !options.quiet { runner.log(StatsReport.table(summary)) }
 } catch {
     EAL.cleanup()
     fail(error.description)
