@@ -1,0 +1,247 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes BMA capture files in pcapng through an in-memory buffer.
+///
+/// The file starts with a Section Header Block; the first packet of each VM is preceded by an
+/// Interface Description Block for it (if_name `vm<ID>`, if_description `bma vm=<ID>
+/// sensor=<first sensor>`, Ethernet, if_tsresol 9, snap length 262144). Each packet is an Enhanced
+/// Packet Block stamped with its own time (`timestampNs`) in nanoseconds, carrying the frame, its
+/// original length, a readable opt_comment and BMA's custom option 2989 (see `BMAPacketOption`).
+///
+/// A failed flush never leaves half a block in the file: the file is cut back to the last block
+/// that was written whole, and the blocks not written stay buffered for the next `flush()`.
+/// `durablePacketCount` says how many packets the kernel has. The class is not thread-safe.
+public final class PcapNGWriter {
+    /// A packet with its options encoded, so its size is known before it is written.
+    public struct PreparedPacket: Sendable {
+        public let packet: MirroredPacket
+        let options: [PcapNGOption]
+        let captured: Int
+        /// Length of its Enhanced Packet Block.
+        public let blockLength: Int
+    }
+
+    public let path: String
+    public let byteOrder: PcapByteOrder
+    public let bufferCapacity: Int
+    /// Flush whenever the buffer reaches `bufferCapacity`. A caller that wants to handle write
+    /// failures at a moment of its choosing turns it off and calls `flush()` itself.
+    public var autoFlush = true
+    /// Packets written, buffered or not; the index the next packet gets.
+    public private(set) var packetCount = 0
+    /// Packets whose blocks the kernel accepted whole.
+    public private(set) var durablePacketCount = 0
+    /// Bytes the kernel accepted (always whole blocks): the file's size.
+    public private(set) var durableBytes = 0
+    public var bufferedBytes: Int { buffer.count }
+    /// The file's size once everything buffered is flushed.
+    public var bytesWritten: Int { durableBytes + buffer.count }
+    public var isClosed: Bool { descriptor < 0 }
+    /// errno of the last failed write (ENOSPC, EDQUOT, EIO, ...), 0 when none failed.
+    public private(set) var lastErrorNumber: Int32 = 0
+
+    private let encoder: PcapNGEncoder
+    private var buffer: [UInt8] = []
+    /// Where each buffered block ends in `buffer`, and how many packets the buffer holds up to it.
+    private var blockEnds: [(end: Int, packets: Int)] = []
+    /// Interface index of each VM seen in this file.
+    private var interfaces: [UInt32: UInt32] = [:]
+    private var descriptor: Int32
+    /// Set when a failed flush could not cut a partial block off the file; retried before writing.
+    private var pendingTruncation = false
+
+    /// Creates (or truncates) `path` and buffers the Section Header Block.
+    public init(path: String, byteOrder: PcapByteOrder = .littleEndian, bufferCapacity: Int = 1 << 18,
+                application: String = "bma-analyzer") throws(PcapNGError) {
+        self.path = path
+        self.byteOrder = byteOrder
+        self.bufferCapacity = max(bufferCapacity, 4096)
+        encoder = PcapNGEncoder(byteOrder: byteOrder)
+        // O_APPEND: after the file is cut back to a block boundary, writing resumes there.
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: Self.lastError()) }
+        buffer.reserveCapacity(self.bufferCapacity + 4096)
+        encoder.appendSectionHeader(options: [
+            PcapNGOption(code: PcapNGFormat.optionComment,
+                         text: "BMA capture: per-packet metadata in custom option \(PcapNGFormat.optionCustomBinary), PEN \(PcapNGFormat.bmaPrivateEnterpriseNumber)"),
+            PcapNGOption(code: PcapNGFormat.optionSHBUserApplication, text: application),
+        ], to: &buffer)
+        blockEnds.append((buffer.count, 0))
+    }
+
+    deinit {
+        if descriptor >= 0 {
+            _ = try? flush()
+            _ = closeFile(descriptor)
+        }
+    }
+
+    /// Encodes the packet's options; pass the result to `write(_:)` or `encodedLength(of:)`.
+    public func prepare(_ packet: MirroredPacket) -> PreparedPacket {
+        let options = [
+            PcapNGOption(code: PcapNGFormat.optionComment, text: BMAPacketOption.comment(for: packet)),
+            PcapNGOption(code: PcapNGFormat.optionCustomBinary, value: customOptionValue(packet)),
+        ]
+        let captured = min(packet.frame.count, Int(PcapNGFormat.snapLength))
+        let length = 12 + 20 + PcapNGFormat.padded(captured) + PcapNGEncoder.encodedLength(of: options)
+        return PreparedPacket(packet: packet, options: options, captured: captured, blockLength: length)
+    }
+
+    /// Bytes writing `prepared` would add to the file (its block, and its VM's interface block
+    /// when the VM is new to this file).
+    public func encodedLength(of prepared: PreparedPacket) -> Int {
+        guard interfaces[prepared.packet.vmID] == nil else { return prepared.blockLength }
+        let options = interfaceOptions(prepared.packet)
+        return prepared.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
+    }
+
+    /// Writes one packet; returns its index in the file (0-based, in writing order).
+    @discardableResult
+    public func write(_ packet: MirroredPacket) throws(PcapNGError) -> Int {
+        try write(prepare(packet))
+    }
+
+    @discardableResult
+    public func write(_ prepared: PreparedPacket) throws(PcapNGError) -> Int {
+        guard descriptor >= 0 else { throw .writerClosed }
+        let packet = prepared.packet
+        let interface = interfaceIndex(for: packet)
+        let buffered = blockEnds.last?.packets ?? 0
+        encoder.appendEnhancedPacket(
+            interfaceID: interface, timestamp: packet.timestampNs, data: packet.frame[..<prepared.captured],
+            originalLength: max(packet.originalLength, UInt32(clamping: packet.frame.count)),
+            options: prepared.options, to: &buffer)
+        blockEnds.append((buffer.count, buffered + 1))
+        let index = packetCount
+        packetCount += 1
+        if autoFlush, buffer.count >= bufferCapacity { try flush() }
+        return index
+    }
+
+    /// Hands every buffered block to the kernel. On failure the file keeps only whole blocks, the
+    /// rest stays buffered, and the error is thrown; calling again retries.
+    public func flush() throws(PcapNGError) {
+        guard descriptor >= 0 else { throw .writerClosed }
+        if pendingTruncation {
+            guard ftruncate(descriptor, off_t(durableBytes)) == 0 else {
+                lastErrorNumber = errno
+                throw .cannotWrite(path: path, reason: Self.lastError())
+            }
+            pendingTruncation = false
+        }
+        var written = 0
+        var failure: String?
+        while written < buffer.count {
+            let result = buffer.withUnsafeBytes { bytes in
+                writeFile(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                lastErrorNumber = errno
+                failure = Self.lastError()
+                break
+            }
+            if result == 0 {
+                lastErrorNumber = EIO
+                failure = "the kernel accepted no bytes"
+                break
+            }
+            written += result
+        }
+        guard let failure else {
+            durableBytes += buffer.count
+            durablePacketCount += blockEnds.last?.packets ?? 0
+            buffer.removeAll(keepingCapacity: true)
+            blockEnds.removeAll(keepingCapacity: true)
+            return
+        }
+        // Keep the blocks that went out whole; cut off a partial one.
+        let whole = blockEnds.lastIndex { $0.end <= written }
+        let boundary = whole.map { blockEnds[$0].end } ?? 0
+        let packets = whole.map { blockEnds[$0].packets } ?? 0
+        if written > boundary, ftruncate(descriptor, off_t(durableBytes + boundary)) != 0 {
+            pendingTruncation = true
+        }
+        buffer.removeFirst(boundary)
+        blockEnds.removeFirst(whole.map { $0 + 1 } ?? 0)
+        for index in blockEnds.indices {
+            blockEnds[index].end -= boundary
+            blockEnds[index].packets -= packets
+        }
+        durableBytes += boundary
+        durablePacketCount += packets
+        throw .cannotWrite(path: path, reason: failure)
+    }
+
+    /// Flushes and closes the file. The file is closed even when the flush fails (its buffered
+    /// blocks are then lost, and the error is thrown).
+    public func close() throws(PcapNGError) {
+        guard descriptor >= 0 else { throw .writerClosed }
+        var failure: PcapNGError?
+        do { try flush() } catch { failure = error }
+        if failure != nil { _ = abandon(); throw failure! }
+        if closeFile(descriptor) != 0 { failure = .cannotWrite(path: path, reason: Self.lastError()) }
+        descriptor = -1
+        if let failure { throw failure }
+    }
+
+    /// Drops what is buffered, cuts the file back to its whole blocks and closes it. Returns the
+    /// number of packets that were written to the writer but never reached the file.
+    @discardableResult
+    public func abandon() -> Int {
+        guard descriptor >= 0 else { return 0 }
+        let lost = packetCount - durablePacketCount
+        buffer.removeAll()
+        blockEnds.removeAll()
+        _ = ftruncate(descriptor, off_t(durableBytes))
+        _ = closeFile(descriptor)
+        descriptor = -1
+        packetCount = durablePacketCount
+        return lost
+    }
+
+    // MARK: Blocks
+
+    private func interfaceIndex(for packet: MirroredPacket) -> UInt32 {
+        if let known = interfaces[packet.vmID] { return known }
+        let index = UInt32(interfaces.count)
+        interfaces[packet.vmID] = index
+        encoder.appendInterfaceDescription(linkType: PcapNGFormat.linkTypeEthernet, snapLength: PcapNGFormat.snapLength,
+                                           options: interfaceOptions(packet), to: &buffer)
+        blockEnds.append((buffer.count, blockEnds.last?.packets ?? 0))
+        return index
+    }
+
+    private func interfaceOptions(_ packet: MirroredPacket) -> [PcapNGOption] {
+        let sensor = String(BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes)) ?? ""
+        return [
+            PcapNGOption(code: PcapNGFormat.optionIfName, text: PcapNGFormat.interfaceNamePrefix + String(packet.vmID)),
+            PcapNGOption(code: PcapNGFormat.optionIfDescription, text: "bma vm=\(packet.vmID) sensor=\(sensor)"),
+            PcapNGOption(code: PcapNGFormat.optionIfTimestampResolution, value: [PcapNGFormat.nanosecondResolution]),
+        ]
+    }
+
+    private func customOptionValue(_ packet: MirroredPacket) -> [UInt8] {
+        var value: [UInt8] = []
+        byteOrder.ngAppend(PcapNGFormat.bmaPrivateEnterpriseNumber, to: &value)
+        value += BMAPacketOption(packet: packet).encodedPayload()
+        return value
+    }
+
+    private static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+}
+
+// File-scope wrappers: inside PcapNGWriter, `write` and `close` name its own methods.
+private func closeFile(_ descriptor: Int32) -> Int32 { close(descriptor) }
+
+private func writeFile(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}
