@@ -1,0 +1,55 @@
+/// Keys of the modules' tables: addresses are scoped by VM, since VMs on different hosts may
+/// use the same private addresses.
+struct InspectHostKey: Hashable, Sendable {
+    var vm: UInt32
+    var host: PacketView.Address
+}
+
+struct InspectPairKey: Hashable, Sendable {
+    var vm: UInt32
+    var source: PacketView.Address
+    var destination: PacketView.Address
+}
+
+/// A directed transport flow: the initiator's address and port first.
+struct InspectFlowTuple: Hashable, Sendable {
+    var vm: UInt32
+    var proto: UInt8
+    var source: PacketView.Address
+    var sourcePort: UInt16
+    var destination: PacketView.Address
+    var destinationPort: UInt16
+
+    var reversed: InspectFlowTuple {
+        InspectFlowTuple(vm: vm, proto: proto, source: destination, sourcePort: destinationPort, destination: source,
+                  destinationPort: sourcePort)
+    }
+
+    var flowKey: FlowKey {
+        FlowKey(srcIP: source.description, dstIP: destination.description, proto: proto, srcPort: sourcePort,
+                dstPort: destinationPort)
+    }
+}
+
+extension PacketView {
+    /// The packet's directed tuple, for TCP and UDP.
+    func tuple(vm: UInt32) -> InspectFlowTuple? {
+        guard let ip, let ports else { return nil }
+        return InspectFlowTuple(vm: vm, proto: ip.protocolNumber, source: ip.source, sourcePort: ports.source,
+                         destination: ip.destination, destinationPort: ports.destination)
+    }
+}
+
+/// Small helpers for the modules' reports and details.
+enum InspectFormat {
+    static func seconds(_ nanoseconds: UInt64) -> String {
+        let value = Double(nanoseconds) / 1e9
+        return value == value.rounded() ? String(Int(value)) : String(format3(value))
+    }
+
+    static func format3(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        let scaled = (value * 1000).rounded() / 1000
+        return scaled == scaled.rounded() && abs(scaled) < 1e15 ? String(Int(scaled)) : String(scaled)
+    }
+}

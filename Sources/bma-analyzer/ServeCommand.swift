@@ -1,0 +1,108 @@
+import Analysis
+import ArgumentParser
+import Control
+import Foundation
+import Synchronization
+
+/// Set by the signal handlers only.
+let stopRequested = Atomic<Bool>(false)
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Receive mirrored traffic, store it, inspect it and raise alerts until stopped.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Address to listen on for Geneve and VXLAN.")
+    var listen = "0.0.0.0"
+
+    @Option(help: "Geneve UDP port (0 = off).")
+    var genevePort = 6081
+
+    @Option(help: "VXLAN UDP port (0 = off).")
+    var vxlanPort = 4789
+
+    @Flag(help: "Also receive ERSPAN type II over GRE (a raw socket; needs root).")
+    var erspan = false
+
+    @Option(help: "Control socket for `bma-analyzer status`.")
+    var socket = "/run/bma/analyzer.sock"
+
+    @Option(help: "Print a status line every SECONDS (0 = never).")
+    var statusInterval: Double = 10
+
+    func run() throws {
+        let node = try AnalyzerNode(configuration: store.configuration())
+        var listenerConfig = MirrorListener.Configuration()
+        listenerConfig.host = listen
+        listenerConfig.genevePort = genevePort == 0 ? nil : genevePort
+        listenerConfig.vxlanPort = vxlanPort == 0 ? nil : vxlanPort
+        let listener = MirrorListener(configuration: listenerConfig) { node.submit($0) }
+        var gre: GRECapture?
+        node.start()
+        do {
+            try listener.start()
+            if erspan {
+                let g = GRECapture { node.submit($0) }
+                try g.start()
+                gre = g
+            }
+        } catch {
+            node.stop()
+            throw error
+        }
+        let b = listener.binding
+        log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory)")
+
+        try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let server = try ControlServer(path: socket)
+        installSignalHandlers()
+        var last = Date()
+        while !stopRequested.load(ordering: .relaxed) {
+            server.step(timeoutMs: 100) { request, _ in
+                switch request.method {
+                case "status":
+                    return .success((try? JSONValue(encoding: node.status(ingest: ingest(listener, gre)))) ?? .null)
+                case "alerts":
+                    let vm = request.params["vm"]?.stringValue
+                    return .success((try? JSONValue(encoding: node.store.alerts(vm: vm, since: nil))) ?? .null)
+                default:
+                    return .failure(ControlError(.methodNotFound, "unknown method '\(request.method)' (status, alerts)"))
+                }
+            }
+            if statusInterval > 0, Date().timeIntervalSince(last) >= statusInterval {
+                log(StatusText.line(node.status(ingest: ingest(listener, gre))))
+                last = Date()
+            }
+        }
+        log("bma-analyzer: stopping")
+        listener.stop()
+        gre?.stop()
+        node.stop()
+        server.close()
+        log(StatusText.line(node.status(ingest: ingest(listener, gre))))
+    }
+
+    private func ingest(_ l: MirrorListener, _ g: GRECapture?) -> MirrorIngestStatistics {
+        var s = l.statistics
+        if let g {
+            let e = g.statistics
+            s.received += e.received
+            s.receivedBytes += e.receivedBytes
+            s.decoded += e.decoded
+            for (k, v) in e.dropped { s.dropped[k, default: 0] += v }
+        }
+        return s
+    }
+}
+
+func log(_ message: String) {
+    FileHandle.standardOutput.write(Data((message + "\n").utf8))
+}
+
+func installSignalHandlers() {
+    let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGINT, handler)
+    signal(SIGTERM, handler)
+    signal(SIGPIPE, SIG_IGN)
+}

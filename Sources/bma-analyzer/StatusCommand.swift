@@ -1,0 +1,30 @@
+import Analysis
+import ArgumentParser
+import Control
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show a running node's ingest rate, drops, storage and alerts per module.")
+
+    @Option(help: "The node's control socket.")
+    var socket = "/run/bma/analyzer.sock"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let client: ControlClient
+        do { client = try ControlClient(path: socket, timeout: 5) } catch {
+            FileHandle.standardError.write(Data("bma-analyzer: \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        let result = try client.call("status")
+        if json {
+            print(result.encodedString())
+            return
+        }
+        let status = try result.decode(as: AnalyzerStatus.self)
+        print(StatusText.block(status), terminator: "")
+    }
+}

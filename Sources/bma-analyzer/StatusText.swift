@@ -1,0 +1,28 @@
+import Analysis
+import Foundation
+
+/// Human-readable status.
+enum StatusText {
+    static func line(_ s: AnalyzerStatus) -> String {
+        let alerts = s.alerts_by_module.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "bma-analyzer: \(Int(s.uptime_s))s received \(s.ingest_received) decoded \(s.ingest_decoded) stored \(s.storage.packets) "
+            + "(\(s.storage.bytes) bytes in \(s.storage.segments) segments) drops ingest=\(s.ingest_drops.values.reduce(0, +)) "
+            + "queue=\(s.queue_drops) storage=\(s.storage.dropped) alerts \(s.alerts_emitted)\(alerts.isEmpty ? "" : " [\(alerts)]")"
+            + (s.storage.storage_alert.map { " STORAGE: \($0)" } ?? "")
+    }
+
+    static func block(_ s: AnalyzerStatus) -> String {
+        var out = "uptime: \(Int(s.uptime_s)) s\n"
+        out += "ingest: \(s.ingest_received) datagrams (\(s.ingest_bytes) bytes), \(s.ingest_decoded) decoded\n"
+        let drops = s.ingest_drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        out += "ingest drops: \(drops.isEmpty ? "none" : drops.joined(separator: " "))\n"
+        out += "processed: \(s.processed), queued \(s.queued), queue drops \(s.queue_drops)\n"
+        out += "storage: \(s.storage.directory): \(s.storage.packets) packets, \(s.storage.bytes) bytes in \(s.storage.segments) segments; "
+            + "\(s.storage.dropped) dropped, \(s.storage.deleted_segments) segments deleted by retention\n"
+        if let a = s.storage.storage_alert { out += "storage alert: \(a)\n" }
+        out += "modules: \(s.modules.joined(separator: ", "))\n"
+        out += "alerts: \(s.alerts_emitted) emitted, \(s.alerts_folded) folded into summaries\n"
+        for (m, n) in s.alerts_by_module.sorted(by: { $0.key < $1.key }) { out += "  \(m): \(n)\n" }
+        return out
+    }
+}

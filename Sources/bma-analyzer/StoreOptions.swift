@@ -1,0 +1,53 @@
+import Analysis
+import ArgumentParser
+
+/// Where the store is and how much it may hold (shared by serve and import).
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("store"), help: "Store directory (pcapng segments, index.sqlite, eve.json).")
+    var directory = "/var/lib/bma-analyzer"
+
+    @Option(help: "Keep at most this many bytes of captures (oldest deleted first); 0 = no limit.")
+    var retentionBytes: UInt64 = 0
+
+    @Option(help: "Keep at least this many bytes free on the store's disk.")
+    var minFreeBytes: UInt64 = 512 << 20
+
+    @Option(help: "Start a new segment file after this many bytes.")
+    var rotateBytes: UInt64 = 64 << 20
+
+    @Option(help: "Start a new segment file after this many seconds.")
+    var rotateSeconds: UInt64 = 300
+
+    @Option(help: "Alert file (EVE JSON lines); default STORE/eve.json.")
+    var eve: String?
+
+    @Option(name: .customLong("vm-name"), help: "Name a VM in alerts: ID=NAME (repeatable).")
+    var vmNames: [String] = []
+
+    @Option(name: .customLong("module"), help: "External inspection module: NAME=COMMAND, a command that reads pcap on stdin and writes JSON lines (repeatable).")
+    var modules: [String] = []
+
+    func configuration() throws -> AnalyzerNode.Configuration {
+        var c = AnalyzerNode.Configuration(storeDirectory: directory)
+        c.store.maxTotalBytes = retentionBytes == 0 ? nil : retentionBytes
+        c.store.minFreeBytes = minFreeBytes
+        c.store.maxSegmentBytes = rotateBytes
+        c.store.maxSegmentSeconds = rotateSeconds
+        c.evePath = eve
+        for v in vmNames {
+            let parts = v.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = UInt32(parts[0]), !parts[1].isEmpty else {
+                throw ValidationError("--vm-name '\(v)': expected ID=NAME, e.g. 101=web1")
+            }
+            c.vmNames[id] = String(parts[1])
+        }
+        for m in modules {
+            let parts = m.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--module '\(m)': expected NAME=COMMAND, e.g. 'tls=tshark -l -r - -T ek'")
+            }
+            c.externalModules.append(.init(name: String(parts[0]), command: ["/bin/sh", "-c", String(parts[1])]))
+        }
+        return c
+    }
+}
