@@ -28,7 +28,7 @@ struct AlertsCommand: ParsableCommand {
         defer { store.close() }
         let alerts = store.alerts(vm: vm, since: sinceNs)
         if json {
-            for a in alerts { FileHandle.standardOutput.write(Data(AlertSink.eveLine(a))) }
+            for a in alerts { FileHandle.standardOutput.write(Data(AlertSink.eveLine(a) + [0x0a])) }
             return
         }
         if alerts.isEmpty {

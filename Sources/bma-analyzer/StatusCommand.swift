@@ -16,7 +16,14 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let client: ControlClient
         do { client = try ControlClient(path: socket, timeout: 5) } catch {
-            FileHandle.standardError.write(Data("bma-analyzer: \(error)\n".utf8))
+            let why: String
+            switch error {
+            case .notRunning: why = "no analysis node is running? no socket at \(socket)"
+            case .notListening: why = "no analysis node listens on \(socket)"
+            case .permissionDenied: why = "permission denied on \(socket)"
+            default: why = "cannot reach the analysis node at \(socket)"
+            }
+            FileHandle.standardError.write(Data("bma-analyzer: \(why)\n".utf8))
             throw ExitCode(3)
         }
         let result = try client.call("status")

@@ -30,6 +30,12 @@ public final class AnalyzerNode: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var storageAlertRaised = false
     private var lastTickNs: UInt64 = 0
+    /// The newest packet time seen, and when (wall clock) the last packet arrived: the modules'
+    /// clock is packet time, advanced by the wall clock only while no packets come.
+    private var lastPacketNs: UInt64 = 0
+    /// The latest stored packet of each recent flow (processing thread only), for alert references.
+    private var lastRefs: [FlowKey: PacketRef] = [:]
+    private var lastArrivalNs: UInt64 = 0
     private let startedNs = AnalyzerNode.now()
 
     public init(configuration: Configuration) throws {
@@ -83,7 +89,7 @@ public final class AnalyzerNode: @unchecked Sendable {
     }
 
     private func close() {
-        pipeline.tick(nowNs: AnalyzerNode.now()) { sink.submit($0) }
+        if lastPacketNs != 0 { pipeline.tick(nowNs: lastPacketNs) { sink.submit($0) } }
         sink.flush()
         sink.close()
         store.flush()
@@ -98,19 +104,47 @@ public final class AnalyzerNode: @unchecked Sendable {
 
     private func handle(_ p: MirroredPacket) {
         let ref = store.append(p)
+        if let ref, let key = FrameFlow(frame: p.frame)?.key {
+            if lastRefs.count >= AnalyzerNode.lastRefsCapacity { lastRefs.removeAll(keepingCapacity: true) }
+            lastRefs[AnalyzerNode.normalized(key)] = ref
+        }
         pipeline.process(p) { alert in
             var a = alert
-            if a.pcap == nil { a.pcap = ref?.pcapReference }
+            // The reference is the latest stored packet of the alert's flow.
+            if a.pcap == nil, let key = AnalyzerNode.flowKey(a) { a.pcap = lastRefs[AnalyzerNode.normalized(key)]?.pcapReference }
+            if a.community_id == nil { a.community_id = AnalyzerNode.communityID(a) }
             sink.submit(a)
         }
         processed.add(1, ordering: .relaxed)
+        if p.timestampNs > lastPacketNs { lastPacketNs = p.timestampNs }
+        lastArrivalNs = AnalyzerNode.now()
     }
+
+    /// The flow an alert names, if it names one.
+    static func flowKey(_ a: Alert) -> FlowKey? {
+        guard let src = a.src_ip, let dst = a.dest_ip, let name = a.proto else { return nil }
+        let numbers: [String: UInt8] = ["TCP": 6, "UDP": 17, "ICMP": 1, "IPV6-ICMP": 58, "ICMPV6": 58, "SCTP": 132]
+        guard let proto = numbers[name.uppercased()] ?? UInt8(name) else { return nil }
+        return FlowKey(srcIP: src, dstIP: dst, proto: proto, srcPort: a.src_port ?? 0, dstPort: a.dest_port ?? 0)
+    }
+
+    /// The Community ID of an alert's flow, when it names one.
+    static func communityID(_ a: Alert) -> String? { flowKey(a)?.communityID }
+
+    /// One key for both directions of a flow.
+    static func normalized(_ k: FlowKey) -> FlowKey {
+        (k.srcIP, k.srcPort) <= (k.dstIP, k.dstPort) ? k : k.reversed
+    }
+
+    static let lastRefsCapacity = 65_536
 
     private func housekeeping() {
         let now = AnalyzerNode.now()
         guard now &- lastTickNs >= 1_000_000_000 else { return }
         lastTickNs = now
-        pipeline.tick(nowNs: now) { sink.submit($0) }
+        if lastPacketNs != 0 {
+            pipeline.tick(nowNs: lastPacketNs &+ (now &- lastArrivalNs)) { sink.submit($0) }
+        }
         sink.tick()
         store.maintain()
         let storage = store.stats.storageAlert

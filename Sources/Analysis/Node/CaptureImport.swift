@@ -9,6 +9,11 @@ public enum CaptureImport {
     }
 
     public static func read(path: String, vm: UInt32) throws -> [MirroredPacket] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ImportError(description: "no such file")
+        }
+        if isDirectory.boolValue { throw ImportError(description: "is a directory, not a capture file") }
         let head: [UInt8]
         do {
             let h = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
@@ -21,6 +26,11 @@ public enum CaptureImport {
         if head == [0x0a, 0x0d, 0x0d, 0x0a] {
             var reader = try PcapNGReader(path: path)
             return try reader.readAll()
+        }
+        let pcapMagics: Set<[UInt8]> = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]]
+        guard pcapMagics.contains(head) else {
+            let magic = head.map { String(format: "%02x", $0) }.joined()
+            throw ImportError(description: "not a capture file: unknown magic number 0x\(magic) (neither pcap nor pcapng)")
         }
         var reader = try PcapReader(path: path)
         guard reader.header.linkType == .ethernet else { throw ImportError(description: "link type is not Ethernet") }
