@@ -4,17 +4,19 @@ public enum Decay {
     @inline(__always) public static func exp2Negative(_ x: Double) -> Double {
         if x <= -60 { return 0 }
         if x >= 0 { return 1 }
-        let i = x.rounded(.down)
-        let f = x - i // [0, 1)
+        var i = Int(x) // toward zero; x < 0, so floor is one less unless x is whole
+        if Double(i) > x { i -= 1 }
+        let f = x - Double(i) // [0, 1)
         // Minimax-style cubic for 2^f on [0, 1).
         let p = 1.0 + f * (0.6951786 + f * (0.2261928 + f * 0.0786286))
-        return p * Double(sign: .plus, exponent: Int(i), significand: 1.0)
+        // 2^i built from its exponent bits (i >= -61, a normal number).
+        return p * Double(bitPattern: UInt64(1023 + i) << 52)
     }
 
     /// The factor by which a weight decays over `dtNs` with the given half-life.
     @inline(__always) public static func factor(dtNs: UInt64, halfLifeNs: UInt64) -> Double {
         if dtNs == 0 { return 1 }
-        return exp2Negative(-Double(dtNs) / Double(halfLifeNs))
+        return exp2Negative(-Double(dtNs) * (1 / Double(halfLifeNs)))
     }
 }
 

@@ -36,7 +36,11 @@ public struct DetectionSettings: Sendable, Equatable {
 enum HalfLife {
     static let second: UInt64 = 1_000_000_000
     static let short: UInt64 = 10 * second
-    static let rates: [UInt64] = [1 * second, 10 * second, 60 * second, 600 * second]
+    // The VM-wide rates (constants, not an array: no runtime lookups per packet).
+    static let oneSecond: UInt64 = 1 * second
+    static let tenSeconds: UInt64 = 10 * second
+    static let oneMinute: UInt64 = 60 * second
+    static let tenMinutes: UInt64 = 600 * second
     static let size: UInt64 = 86_400 * second
     /// After learning, a learned peak grows by at most a factor e per this much time.
     static let peakGrowth: UInt64 = 3600 * second

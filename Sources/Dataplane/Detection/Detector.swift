@@ -80,15 +80,15 @@ public struct Detector {
             }
         }
         // Rates are damped 10 s counts, corrected while their meter is young (see RateMeter.settled).
-        let vmRaw = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.rates[1])
-        let vmRate = baseline.packetRates.1.settled(vmRaw, at: t, halfLifeNs: HalfLife.rates[1])
-        _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.rates[0])
-        _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.rates[2])
-        _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.rates[3])
-        _ = baseline.byteRates.0.add(size, at: t, halfLifeNs: HalfLife.rates[0])
-        _ = baseline.byteRates.1.add(size, at: t, halfLifeNs: HalfLife.rates[1])
-        _ = baseline.byteRates.2.add(size, at: t, halfLifeNs: HalfLife.rates[2])
-        _ = baseline.byteRates.3.add(size, at: t, halfLifeNs: HalfLife.rates[3])
+        let vmRaw = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.tenSeconds)
+        let vmRate = baseline.packetRates.1.settled(vmRaw, at: t, halfLifeNs: HalfLife.tenSeconds)
+        _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.oneSecond)
+        _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.oneMinute)
+        _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.tenMinutes)
+        _ = baseline.byteRates.0.add(size, at: t, halfLifeNs: HalfLife.oneSecond)
+        _ = baseline.byteRates.1.add(size, at: t, halfLifeNs: HalfLife.tenSeconds)
+        _ = baseline.byteRates.2.add(size, at: t, halfLifeNs: HalfLife.oneMinute)
+        _ = baseline.byteRates.3.add(size, at: t, halfLifeNs: HalfLife.tenMinutes)
         let classRate = withElement(&baseline.classRates, cls, RateMeter.self) {
             $0.settled($0.add(1, at: t, halfLifeNs: HalfLife.short), at: t, halfLifeNs: HalfLife.short)
         }
@@ -125,7 +125,7 @@ public struct Detector {
 
         v.score = score
         // Novelty alone that persists past probation is a new habit, not an attack.
-        let novelty: Reason = [.newService, .newDestination]
+        let novelty = Reason.novelty
         if !learning && score * sens >= 1 && reasons.isSubset(of: novelty) && s.promoteNs > 0 {
             var fresh = false
             let pb = shortTerm.probation.findOrInsert(dest.0, dest.1, at: t, empty: Probation(firstNs: t, sightings: 0), inserted: &fresh)

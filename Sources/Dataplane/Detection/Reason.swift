@@ -18,6 +18,9 @@ public struct Reason: OptionSet, Sendable, Hashable {
     /// A protocol class (TCP, UDP, ICMP, ARP, other) far above its learned peak rate.
     public static let protocolShift = Reason(rawValue: 1 << 6)
 
+    /// Novelty alone (new service, new destination): what probation may turn into a habit.
+    public static let novelty = Reason(rawValue: Reason.newDestination.rawValue | Reason.newService.rawValue)
+
     public static let all: [(Reason, String)] = [
         (.newDestination, "new-destination"), (.newService, "new-service"), (.fanOut, "fan-out"),
         (.portScan, "port-scan"), (.rateSpike, "rate-spike"), (.sizeOutlier, "size-outlier"),
