@@ -36,6 +36,9 @@ struct ImportCommand: ParsableCommand {
         }
         node.stop()
         let s = node.status(ingest: nil)
+        if let why = s.storage.storage_alert {
+            print("storage: \(s.storage.dropped) packets could not be stored: \(why)")
+        }
         print("imported \(total) packets into \(store.directory); alerts: \(s.alerts_emitted)"
               + (s.alerts_by_module.isEmpty ? "" : " (" + s.alerts_by_module.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
     }

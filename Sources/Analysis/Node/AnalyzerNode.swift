@@ -90,6 +90,8 @@ public final class AnalyzerNode: @unchecked Sendable {
 
     private func close() {
         if lastPacketNs != 0 { pipeline.tick(nowNs: lastPacketNs) { sink.submit($0) } }
+        store.flush()
+        checkStorage()
         sink.flush()
         sink.close()
         store.flush()
@@ -147,6 +149,11 @@ public final class AnalyzerNode: @unchecked Sendable {
         }
         sink.tick()
         store.maintain()
+        checkStorage()
+    }
+
+    /// Raises a storage alert once per episode of a store that cannot write.
+    private func checkStorage() {
         let storage = store.stats.storageAlert
         if let storage, !storageAlertRaised {
             sink.submit(storage.alert(host: configuration.host, directory: configuration.storeDirectory))
