@@ -35,6 +35,8 @@ public struct RateMeter: Sendable {
     /// most 2x (T >= one half-life), so a brand-new meter never inflates a burst.
     @inline(__always) public func settled(_ count: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
         if startNs == 0 || nowNs <= startNs { return count }
+        // After 16 half-lives the correction is below 2e-5: skip the exponential.
+        if nowNs - startNs >= halfLifeNs &* 16 { return count }
         let fill = 1 - Decay.exp2Negative(-Double(nowNs - startNs) / Double(halfLifeNs))
         return count / max(fill, 0.5)
     }
@@ -49,6 +51,24 @@ public struct RateMeter: Sendable {
         if startNs == 0 { startNs = nowNs == 0 ? 1 : nowNs }
         value = at(nowNs, halfLifeNs: halfLifeNs) + amount
         if nowNs > lastNs { lastNs = nowNs }
+        return value
+    }
+
+    /// Adds `amount` to this meter and `other` to `paired`, which follows the same events (same
+    /// times, same half-life): one decay factor serves both.
+    @inline(__always) public mutating func add(_ amount: Double, at nowNs: UInt64, halfLifeNs: UInt64,
+                                               paired: inout RateMeter, _ other: Double) -> Double {
+        if startNs == 0 { startNs = nowNs == 0 ? 1 : nowNs }
+        if paired.startNs == 0 { paired.startNs = startNs }
+        if nowNs > lastNs {
+            let f = Decay.factor(dtNs: nowNs - lastNs, halfLifeNs: halfLifeNs)
+            value *= f
+            if paired.lastNs == lastNs { paired.value *= f } else { paired.value = paired.at(nowNs, halfLifeNs: halfLifeNs) }
+            lastNs = nowNs
+            paired.lastNs = nowNs
+        }
+        value += amount
+        paired.value += other
         return value
     }
 

@@ -80,15 +80,11 @@ public struct Detector {
             }
         }
         // Rates are damped 10 s counts, corrected while their meter is young (see RateMeter.settled).
-        let vmRaw = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.tenSeconds)
+        let vmRaw = baseline.packetRates.1.add(1, at: t, halfLifeNs: HalfLife.tenSeconds, paired: &baseline.byteRates.1, size)
         let vmRate = baseline.packetRates.1.settled(vmRaw, at: t, halfLifeNs: HalfLife.tenSeconds)
-        _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.oneSecond)
-        _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.oneMinute)
-        _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.tenMinutes)
-        _ = baseline.byteRates.0.add(size, at: t, halfLifeNs: HalfLife.oneSecond)
-        _ = baseline.byteRates.1.add(size, at: t, halfLifeNs: HalfLife.tenSeconds)
-        _ = baseline.byteRates.2.add(size, at: t, halfLifeNs: HalfLife.oneMinute)
-        _ = baseline.byteRates.3.add(size, at: t, halfLifeNs: HalfLife.tenMinutes)
+        _ = baseline.packetRates.0.add(1, at: t, halfLifeNs: HalfLife.oneSecond, paired: &baseline.byteRates.0, size)
+        _ = baseline.packetRates.2.add(1, at: t, halfLifeNs: HalfLife.oneMinute, paired: &baseline.byteRates.2, size)
+        _ = baseline.packetRates.3.add(1, at: t, halfLifeNs: HalfLife.tenMinutes, paired: &baseline.byteRates.3, size)
         let classRate = withElement(&baseline.classRates, cls, RateMeter.self) {
             $0.settled($0.add(1, at: t, halfLifeNs: HalfLife.short), at: t, halfLifeNs: HalfLife.short)
         }
