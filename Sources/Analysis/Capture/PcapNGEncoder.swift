@@ -25,18 +25,18 @@ public struct PcapNGEncoder: Sendable {
     /// A Section Header Block of version 1.0 with an unknown section length (-1).
     public func appendSectionHeader(options: [PcapNGOption], to bytes: inout [UInt8]) {
         appendBlock(type: PcapNGFormat.sectionHeaderBlock, options: options, to: &bytes) { body in
-            byteOrder.ngAppend(PcapNGFormat.byteOrderMagic, to: &body)
-            byteOrder.ngAppend(PcapNGFormat.versionMajor, to: &body)
-            byteOrder.ngAppend(PcapNGFormat.versionMinor, to: &body)
-            byteOrder.ngAppend(UInt64.max, to: &body)
+            byteOrder.append(PcapNGFormat.byteOrderMagic, to: &body)
+            byteOrder.append(PcapNGFormat.versionMajor, to: &body)
+            byteOrder.append(PcapNGFormat.versionMinor, to: &body)
+            byteOrder.append(UInt64.max, to: &body)
         }
     }
 
     public func appendInterfaceDescription(linkType: UInt16, snapLength: UInt32, options: [PcapNGOption], to bytes: inout [UInt8]) {
         appendBlock(type: PcapNGFormat.interfaceDescriptionBlock, options: options, to: &bytes) { body in
-            byteOrder.ngAppend(linkType, to: &body)
-            byteOrder.ngAppend(UInt16(0), to: &body)
-            byteOrder.ngAppend(snapLength, to: &body)
+            byteOrder.append(linkType, to: &body)
+            byteOrder.append(UInt16(0), to: &body)
+            byteOrder.append(snapLength, to: &body)
         }
     }
 
@@ -44,11 +44,11 @@ public struct PcapNGEncoder: Sendable {
     public func appendEnhancedPacket(interfaceID: UInt32, timestamp: UInt64, data: ArraySlice<UInt8>, originalLength: UInt32,
                                      options: [PcapNGOption], to bytes: inout [UInt8]) {
         appendBlock(type: PcapNGFormat.enhancedPacketBlock, options: options, to: &bytes) { body in
-            byteOrder.ngAppend(interfaceID, to: &body)
-            byteOrder.ngAppend(UInt32(truncatingIfNeeded: timestamp >> 32), to: &body)
-            byteOrder.ngAppend(UInt32(truncatingIfNeeded: timestamp), to: &body)
-            byteOrder.ngAppend(UInt32(data.count), to: &body)
-            byteOrder.ngAppend(originalLength, to: &body)
+            byteOrder.append(interfaceID, to: &body)
+            byteOrder.append(UInt32(truncatingIfNeeded: timestamp >> 32), to: &body)
+            byteOrder.append(UInt32(truncatingIfNeeded: timestamp), to: &body)
+            byteOrder.append(UInt32(data.count), to: &body)
+            byteOrder.append(originalLength, to: &body)
             body.append(contentsOf: data)
         }
     }
@@ -57,24 +57,24 @@ public struct PcapNGEncoder: Sendable {
     /// options (ended by opt_endofopt when there are any) and both lengths.
     public func appendBlock(type: UInt32, options: [PcapNGOption], to bytes: inout [UInt8], fixed: (inout [UInt8]) -> Void) {
         let start = bytes.count
-        byteOrder.ngAppend(type, to: &bytes)
-        byteOrder.ngAppend(UInt32(0), to: &bytes)  // filled in below
+        byteOrder.append(type, to: &bytes)
+        byteOrder.append(UInt32(0), to: &bytes)  // filled in below
         fixed(&bytes)
         appendPadding(to: &bytes, blockStart: start)
         if !options.isEmpty {
             for option in options {
                 let value = option.value.prefix(Int(UInt16.max))
-                byteOrder.ngAppend(option.code, to: &bytes)
-                byteOrder.ngAppend(UInt16(value.count), to: &bytes)
+                byteOrder.append(option.code, to: &bytes)
+                byteOrder.append(UInt16(value.count), to: &bytes)
                 bytes.append(contentsOf: value)
                 appendPadding(to: &bytes, blockStart: start)
             }
-            byteOrder.ngAppend(PcapNGFormat.optionEndOfOptions, to: &bytes)
-            byteOrder.ngAppend(UInt16(0), to: &bytes)
+            byteOrder.append(PcapNGFormat.optionEndOfOptions, to: &bytes)
+            byteOrder.append(UInt16(0), to: &bytes)
         }
         let length = UInt32(bytes.count - start + 4)
-        byteOrder.ngAppend(length, to: &bytes)
-        byteOrder.ngStore(length, in: &bytes, at: start + 4)
+        byteOrder.append(length, to: &bytes)
+        byteOrder.store(length, in: &bytes, at: start + 4)
     }
 
     /// Length of an encoded option list (each padded, plus the end marker).

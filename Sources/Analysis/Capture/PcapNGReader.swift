@@ -81,7 +81,7 @@ public struct PcapNGReader: Sendable {
         guard !data.isEmpty else { throw .emptyFile }
         let type = try Self.withBytes(of: data) { (buffer) throws(PcapNGError) -> UInt32 in
             guard buffer.count >= PcapNGFormat.minimumBlockLength else { throw .truncatedBlock(offset: 0) }
-            return PcapByteOrder.littleEndian.ngUInt32(buffer, 0)
+            return PcapByteOrder.littleEndian.uint32(in: buffer, at: 0)
         }
         // The SHB type reads the same in both byte orders.
         guard type == PcapNGFormat.sectionHeaderBlock else { throw .notPcapNG(firstBlockType: type) }
@@ -146,25 +146,25 @@ public struct PcapNGReader: Sendable {
         let remaining = buffer.count - start
         guard remaining >= PcapNGFormat.minimumBlockLength else { throw .truncatedBlock(offset: start) }
         var order = state.byteOrder
-        let rawType = PcapByteOrder.littleEndian.ngUInt32(buffer, start)
+        let rawType = PcapByteOrder.littleEndian.uint32(in: buffer, at: start)
         let isSection = rawType == PcapNGFormat.sectionHeaderBlock
         if isSection {
-            let magic = PcapByteOrder.littleEndian.ngUInt32(buffer, start + 8)
+            let magic = PcapByteOrder.littleEndian.uint32(in: buffer, at: start + 8)
             switch magic {
             case PcapNGFormat.byteOrderMagic: order = .littleEndian
             case PcapNGFormat.byteOrderMagic.byteSwapped: order = .bigEndian
             default: throw .badByteOrderMagic(offset: start, magic: magic)
             }
         }
-        let type = order.ngUInt32(buffer, start)
-        let length = order.ngUInt32(buffer, start + 4)
+        let type = order.uint32(in: buffer, at: start)
+        let length = order.uint32(in: buffer, at: start + 4)
         guard length >= UInt32(PcapNGFormat.minimumBlockLength), length % 4 == 0,
               length <= UInt32(PcapNGFormat.maximumBlockLength) else {
             throw .badBlockLength(offset: start, length: length)
         }
         guard Int(length) <= remaining else { throw .truncatedBlock(offset: start) }
         let end = start + Int(length)
-        let trailing = order.ngUInt32(buffer, end - 4)
+        let trailing = order.uint32(in: buffer, at: end - 4)
         guard trailing == length else { throw .blockLengthMismatch(offset: start, leading: length, trailing: trailing) }
         let body = start + 8..<end - 4
 
@@ -174,8 +174,8 @@ public struct PcapNGReader: Sendable {
             guard body.count >= 16 else {
                 throw .malformedBlock(offset: start, type: type, reason: "a section header needs 16 bytes of fields")
             }
-            let major = order.ngUInt16(buffer, body.lowerBound + 4)
-            let minor = order.ngUInt16(buffer, body.lowerBound + 6)
+            let major = order.uint16(in: buffer, at: body.lowerBound + 4)
+            let minor = order.uint16(in: buffer, at: body.lowerBound + 6)
             guard major == PcapNGFormat.versionMajor else { throw .unsupportedVersion(offset: start, major: major, minor: minor) }
             try forEachOption(buffer, order: order, in: body.lowerBound + 16..<body.upperBound, block: start) { _, _ in }
             state.byteOrder = order
@@ -184,8 +184,8 @@ public struct PcapNGReader: Sendable {
             guard body.count >= 8 else {
                 throw .malformedBlock(offset: start, type: type, reason: "an interface description needs 8 bytes of fields")
             }
-            var interface = Interface(linkType: order.ngUInt16(buffer, body.lowerBound),
-                                      snapLength: order.ngUInt32(buffer, body.lowerBound + 4))
+            var interface = Interface(linkType: order.uint16(in: buffer, at: body.lowerBound),
+                                      snapLength: order.uint32(in: buffer, at: body.lowerBound + 4))
             try forEachOption(buffer, order: order, in: body.lowerBound + 8..<body.upperBound, block: start) {
                 (code, value) throws(PcapNGError) in
                 switch code {
@@ -217,9 +217,9 @@ public struct PcapNGReader: Sendable {
         guard body.count >= 20 else {
             throw .malformedBlock(offset: block, type: type, reason: "an enhanced packet needs 20 bytes of fields")
         }
-        let interfaceID = order.ngUInt32(buffer, body.lowerBound)
+        let interfaceID = order.uint32(in: buffer, at: body.lowerBound)
         guard Int(interfaceID) < state.interfaces.count else { throw .unknownInterface(offset: block, interfaceID: interfaceID) }
-        let captured = Int(order.ngUInt32(buffer, body.lowerBound + 12))
+        let captured = Int(order.uint32(in: buffer, at: body.lowerBound + 12))
         let dataStart = body.lowerBound + 20
         guard captured <= body.upperBound - dataStart,
               PcapNGFormat.padded(captured) <= body.upperBound - dataStart else {
@@ -232,10 +232,10 @@ public struct PcapNGReader: Sendable {
                           hasBMAOption: false, blockOffset: block)
         }
         let interface = state.interfaces[Int(interfaceID)]
-        let ticks = UInt64(order.ngUInt32(buffer, body.lowerBound + 4)) << 32 | UInt64(order.ngUInt32(buffer, body.lowerBound + 8))
+        let ticks = UInt64(order.uint32(in: buffer, at: body.lowerBound + 4)) << 32 | UInt64(order.uint32(in: buffer, at: body.lowerBound + 8))
         let timestamp = PcapNGTimestamp.nanoseconds(ticks: ticks, resolution: interface.timestampResolution,
                                                     offsetSeconds: interface.timestampOffset)
-        let original = order.ngUInt32(buffer, body.lowerBound + 16)
+        let original = order.uint32(in: buffer, at: body.lowerBound + 16)
         let frame = [UInt8](buffer[dataStart..<dataStart + captured])
 
         var comments: [String] = []
@@ -247,7 +247,7 @@ public struct PcapNGReader: Sendable {
                 comments.append(text(buffer, value))
             case PcapNGFormat.optionCustomBinary, PcapNGFormat.optionCustomBinaryNoCopy:
                 guard value.count >= 4 else { throw .malformedOption(offset: block, code: code) }
-                guard order.ngUInt32(buffer, value.lowerBound) == PcapNGFormat.bmaPrivateEnterpriseNumber, bma == nil else { return }
+                guard order.uint32(in: buffer, at: value.lowerBound) == PcapNGFormat.bmaPrivateEnterpriseNumber, bma == nil else { return }
                 let payload = [UInt8](buffer[value.lowerBound + 4..<value.upperBound])
                 bma = try BMAPacketOption(payload: payload[...], blockOffset: block)
             default:
@@ -272,8 +272,8 @@ public struct PcapNGReader: Sendable {
                                       _ body: (UInt16, Range<Int>) throws(PcapNGError) -> Void) throws(PcapNGError) {
         var cursor = range.lowerBound
         while range.upperBound - cursor >= 4 {
-            let code = order.ngUInt16(buffer, cursor)
-            let length = Int(order.ngUInt16(buffer, cursor + 2))
+            let code = order.uint16(in: buffer, at: cursor)
+            let length = Int(order.uint16(in: buffer, at: cursor + 2))
             if code == PcapNGFormat.optionEndOfOptions { return }
             let valueStart = cursor + 4
             guard PcapNGFormat.padded(length) <= range.upperBound - valueStart else {

@@ -229,7 +229,7 @@ public final class PcapNGWriter {
 
     private func customOptionValue(_ packet: MirroredPacket) -> [UInt8] {
         var value: [UInt8] = []
-        byteOrder.ngAppend(PcapNGFormat.bmaPrivateEnterpriseNumber, to: &value)
+        byteOrder.append(PcapNGFormat.bmaPrivateEnterpriseNumber, to: &value)
         value += BMAPacketOption(packet: packet).encodedPayload()
         return value
     }
