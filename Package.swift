@@ -31,19 +31,21 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
+        // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation.
+        .target(name: "BMAContract", swiftSettings: optimize),
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
-        .target(name: "Dataplane", dependencies: ["CDPDK"], swiftSettings: optimize),
-        .target(name: "Control", dependencies: ["Yams"]),
-        .target(name: "PacketCapture"),
+        .target(name: "Dataplane", dependencies: ["CDPDK", "BMAContract"], swiftSettings: optimize),
+        .target(name: "Control", dependencies: ["BMAContract", "Yams"]),
+        .target(name: "PacketCapture", dependencies: ["BMAContract"]),
         .target(name: "Analysis", dependencies: [
-            "PacketCapture",
+            "BMAContract", "PacketCapture",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .executableTarget(name: "bmad", dependencies: ["Dataplane", "Control", "CDPDK", "PacketCapture"], swiftSettings: optimize),
+        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "CDPDK", "PacketCapture"], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
-            "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BMAContract", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-analyzer", dependencies: [
             "Analysis", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,9 +54,10 @@ let package = Package(
             "PacketCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control"]),
+        .testTarget(name: "BMAContractTests", dependencies: ["BMAContract", "CDPDK"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "BMAContract"]),
     ]
 )

@@ -1,18 +1,9 @@
+import BMAContract
+
 /// How and where mirrored copies go, and how many may go.
 public struct MirrorSetup: Sendable, Equatable {
-    public enum Encapsulation: String, Sendable, CaseIterable {
-        case none, vxlan, geneve, erspan2
-
-        /// The shim's BMA_ENCAP_* value.
-        public var code: UInt8 {
-            switch self {
-            case .none: 0
-            case .vxlan: 1
-            case .geneve: 2
-            case .erspan2: 3
-            }
-        }
-    }
+    /// BMA_ENCAP_* codes and names live in the shared contract.
+    public typealias Encapsulation = MirrorEncapsulation
 
     public var encapsulation: Encapsulation = .geneve
     /// IPv4 collectors (host order); a symmetric flow hash picks one per flow.

@@ -1,3 +1,4 @@
+import BMAContract
 import ArgumentParser
 import Control
 
@@ -55,7 +56,7 @@ struct PolicyFlags: ParsableArguments {
     var sticky: Double?
     @Option(help: ArgumentHelp("Packets before the trigger also mirrored.", valueName: "packets"))
     var preTrigger: Int?
-    @Option(help: ArgumentHelp("Mirror encapsulation.", valueName: "encap"), completion: .list(["geneve", "vxlan"]))
+    @Option(help: ArgumentHelp("Mirror encapsulation.", valueName: "encap"), completion: .list(MirrorEncapsulation.names))
     var encapsulation: String?
 
     /// Whether any flag was given.

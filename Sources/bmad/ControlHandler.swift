@@ -1,3 +1,4 @@
+import BMAContract
 import CDPDK
 import Control
 import Dataplane
@@ -270,8 +271,8 @@ final class ControlHandler {
         var hash: UInt32 = 0
         if let flow = try p.optionalObject("flow") {
             let src = try flow.string("src"), dst = try flow.string("dst")
-            guard let s = AddressText.parse(src) else { throw flow.invalid("src", "'\(src)' is not an IP address") }
-            guard let d = AddressText.parse(dst) else { throw flow.invalid("dst", "'\(dst)' is not an IP address") }
+            guard let s = IPAddressText.parse(src) else { throw flow.invalid("src", "'\(src)' is not an IP address") }
+            guard let d = IPAddressText.parse(dst) else { throw flow.invalid("dst", "'\(dst)' is not an IP address") }
             let protoText = try flow.string("proto")
             guard let proto = PolicyProtocol(protoText), case .ip(let number) = proto else {
                 throw flow.invalid("proto", "'\(protoText)' is not an IP protocol (tcp, udp, icmp or a number)")
@@ -300,8 +301,8 @@ final class ControlHandler {
         var mirror: JSONValue = .null
         if let m = c.mirror {
             mirror = ["devargs": .string(m.devargs), "encapsulation": .string(m.encapsulation),
-                      "collectors": .array(m.collectors.map { .string(IPv4.format($0)) }),
-                      "next_hop_mac": .string(formatMAC(m.nextHopMAC)), "source_ip": .string(IPv4.format(m.sourceIP)),
+                      "collectors": .array(m.collectors.map { .string(IPv4Text.format($0)) }),
+                      "next_hop_mac": .string(formatMAC(m.nextHopMAC)), "source_ip": .string(IPv4Text.format(m.sourceIP)),
                       "snaplen": .number(Double(m.snaplen)), "mbufs": .number(Double(m.mbufs))]
         }
         let d = c.detection

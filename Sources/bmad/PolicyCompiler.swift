@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import Dataplane
 
@@ -55,7 +56,7 @@ enum PolicyCompiler {
         }
         if let s = a.sensitivity { r.sensitivity = s }
         if let s = a.snaplen { r.snaplen = UInt16(clamping: s) }
-        if let e = a.encapsulation, let kind = MirrorSetup.Encapsulation(rawValue: e) { r.encapsulation = kind.code }
+        if let e = a.encapsulation, let kind = MirrorEncapsulation(name: e) { r.encapsulation = kind.rawValue }
         if let rl = a.rateLimit {
             r.packetsPerSecond = rl.packetsPerSecond ?? 0
             r.bytesPerSecond = rl.bytesPerSecond ?? 0

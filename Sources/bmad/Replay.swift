@@ -1,3 +1,4 @@
+import BMAContract
 import PacketCapture
 import Control
 import Dataplane
@@ -171,7 +172,7 @@ enum Replay {
         let name = String(text[..<eq])
         var path = String(text[text.index(after: eq)...])
         var mac: UInt64?
-        if let at = path.lastIndex(of: "@"), let m = MACAddressText.parse(String(path[path.index(after: at)...])) {
+        if let at = path.lastIndex(of: "@"), let m = MACText.parse(String(path[path.index(after: at)...])) {
             mac = m
             path = String(path[..<at])
         }

@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import Dataplane
 
@@ -17,7 +18,7 @@ enum SetupBuilder {
     static func mirror(_ m: BmadConfig.Mirror?) -> MirrorSetup {
         var s = MirrorSetup()
         guard let m else { return s }
-        s.encapsulation = MirrorSetup.Encapsulation(rawValue: m.encapsulation) ?? .geneve
+        s.encapsulation = MirrorEncapsulation(name: m.encapsulation) ?? .geneve
         s.collectors = m.collectors
         s.nextHopMAC = m.nextHopMAC
         s.sourceIP = m.sourceIP

@@ -1,3 +1,4 @@
+import BMAContract
 import Testing
 @testable import Analysis
 
@@ -184,7 +185,8 @@ struct IngestDecoderTests {
     @Test("IPv6 addresses as text follow RFC 5952")
     func ipv6Text() {
         func text(_ groups: [UInt16]) -> String {
-            IPv6AddressText.format(groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })
+            let address = IPAddressText.halves(groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })!
+            return IPAddressText.formatIPv6(hi: address.hi, lo: address.lo)
         }
         #expect(text([0, 0, 0, 0, 0, 0, 0, 0]) == "::")
         #expect(text([0, 0, 0, 0, 0, 0, 0, 1]) == "::1")

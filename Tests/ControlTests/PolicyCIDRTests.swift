@@ -1,9 +1,10 @@
+import BMAContract
 import Control
 import XCTest
 
 final class PolicyCIDRTests: XCTestCase {
     func addr(_ text: String) -> (hi: UInt64, lo: UInt64) {
-        let a = AddressText.parse(text)!
+        let a = IPAddressText.parse(text)!
         return (a.hi, a.lo)
     }
 
@@ -17,7 +18,7 @@ final class PolicyCIDRTests: XCTestCase {
         XCTAssertEqual(a.hi, 0)
         XCTAssertEqual(a.lo, 0x0000_ffff_0a01_0203)
         XCTAssertEqual(addr("::ffff:10.1.2.3").lo, a.lo)
-        XCTAssertEqual(AddressText.format(hi: a.hi, lo: a.lo), "10.1.2.3")
+        XCTAssertEqual(IPAddressText.format(hi: a.hi, lo: a.lo), "10.1.2.3")
 
         let c = CIDR("10.0.0.0/8")!
         XCTAssertEqual(c.hi, 0)
@@ -35,13 +36,13 @@ final class PolicyCIDRTests: XCTestCase {
         let a = addr("2001:db8:1:2:3:4:5:6")
         XCTAssertEqual(a.hi, 0x2001_0db8_0001_0002)
         XCTAssertEqual(a.lo, 0x0003_0004_0005_0006)
-        XCTAssertEqual(AddressText.format(hi: a.hi, lo: a.lo), "2001:db8:1:2:3:4:5:6")
-        XCTAssertEqual(AddressText.format(hi: 0, lo: 1), "::1")
-        XCTAssertNil(AddressText.parse("fe80::1%eth0"))
-        XCTAssertNil(AddressText.parse("1.2.3"))
-        XCTAssertNil(AddressText.parse("1.2.3.256"))
-        XCTAssertNil(AddressText.parse("2001:db8::1::2"))
-        XCTAssertNil(AddressText.parse(""))
+        XCTAssertEqual(IPAddressText.format(hi: a.hi, lo: a.lo), "2001:db8:1:2:3:4:5:6")
+        XCTAssertEqual(IPAddressText.format(hi: 0, lo: 1), "::1")
+        XCTAssertNil(IPAddressText.parse("fe80::1%eth0"))
+        XCTAssertNil(IPAddressText.parse("1.2.3"))
+        XCTAssertNil(IPAddressText.parse("1.2.3.256"))
+        XCTAssertNil(IPAddressText.parse("2001:db8::1::2"))
+        XCTAssertNil(IPAddressText.parse(""))
     }
 
     func testParseAndNormalise() {
@@ -71,7 +72,7 @@ final class PolicyCIDRTests: XCTestCase {
         XCTAssertNil(CIDR(hi: 0, lo: 0, prefixLength: 129))
         XCTAssertNil(CIDR(ipv4: 0, prefixLength: 33))
         XCTAssertThrowsError(try CIDR.parse("10.0.0.0/33")) {
-            XCTAssertEqual(($0 as? PolicyError)?.message, "'10.0.0.0/33' is not a CIDR: the prefix length must be 0-32 for IPv4")
+            XCTAssertEqual(($0 as? AddressTextError)?.message, "'10.0.0.0/33' is not a CIDR: the prefix length must be 0-32 for IPv4")
         }
     }
 

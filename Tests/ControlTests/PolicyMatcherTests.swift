@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import XCTest
 
@@ -11,7 +12,7 @@ final class PolicyMatcherTests: XCTestCase {
     }
 
     func testEachFieldOnATable() throws {
-        let v6 = AddressText.parse("2001:db8::5")!
+        let v6 = IPAddressText.parse("2001:db8::5")!
         let rows: [(String, PolicyMatch, PolicyPacket, Bool)] = [
             ("empty match, out packet", PolicyMatch(), Self.dns(), true),
             ("default direction is out", PolicyMatch(), Self.dns { $0.direction = .in }, false),

@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import Foundation
 import Glibc

@@ -1,3 +1,5 @@
+import BMAContract
+
 extension MirrorDecoder {
     static let etherTypeIPv4: UInt16 = 0x0800
     static let etherTypeIPv6: UInt16 = 0x86DD
@@ -94,7 +96,8 @@ extension MirrorDecoder {
         try bytes.require(40, .ipv6)
         let version = bytes.u8(0) >> 4
         guard version == 6 else { throw .badVersion(layer: .ipv6, value: version) }
-        let sensor = IPv6AddressText.format((0..<16).map { bytes.u8(8 + $0) })
+        let address = IPAddressText.halves((0..<16).map { bytes.u8(8 + $0) })!
+        let sensor = IPAddressText.formatIPv6(hi: address.hi, lo: address.lo)
         let totalLength = 40 + Int(bytes.u16(4))
         let captured = min(bytes.count, totalLength)
         let packet = bytes.slice(0, captured)

@@ -1,17 +1,19 @@
+import BMAContract
+
 /// Decodes the copies bmad mirrors (README "Mirror wire format", Sources/CDPDK/bma_encap.c) into
 /// `MirroredPacket`s: Geneve with BMA's metadata option, VXLAN, and ERSPAN type II over GRE.
 ///
 /// Pure functions: no state, no I/O. Every input gives a packet or a `MirrorDecodeError`; nothing
 /// traps. The inner frame must hold at least an Ethernet header (`minimumInnerFrameLength`).
 public enum MirrorDecoder {
-    public static let genevePort: UInt16 = 6081
-    public static let vxlanPort: UInt16 = 4789
+    public static let genevePort = MirrorWire.genevePort
+    public static let vxlanPort = MirrorWire.vxlanPort
     /// IP protocol number of GRE.
     public static let greProtocol: UInt8 = 47
     /// Geneve protocol type of an Ethernet payload (Transparent Ethernet Bridging).
     public static let geneveEthernetProtocol: UInt16 = 0x6558
     /// GRE protocol type of ERSPAN type II.
-    public static let erspanTypeIIProtocol: UInt16 = 0x88BE
+    public static let erspanTypeIIProtocol = MirrorWire.erspanTypeIIProtocol
     /// ERSPAN header version of type II.
     public static let erspanTypeIIVersion: UInt8 = 1
     /// The shortest inner frame accepted: an Ethernet header.

@@ -1,3 +1,5 @@
+import BMAContract
+
 extension PacketView {
     /// An IPv4 or IPv6 address, cheap to hash and compare (the modules key their tables on it).
     public enum Address: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -20,12 +22,8 @@ extension PacketView {
                 self = .v4(v4)
                 return
             }
-            guard let groups = Self.parseIPv6(text) else { return nil }
-            var high: UInt64 = 0
-            var low: UInt64 = 0
-            for index in 0..<4 { high = high << 16 | UInt64(groups[index]) }
-            for index in 4..<8 { low = low << 16 | UInt64(groups[index]) }
-            self = .v6(high: high, low: low)
+            guard let v6 = IPAddressText.parseIPv6(text) else { return nil }
+            self = .v6(high: v6.hi, low: v6.lo)
         }
 
         public var isIPv4: Bool { if case .v4 = self { true } else { false } }
@@ -66,9 +64,7 @@ extension PacketView {
             case let .v4(address):
                 return address.description
             case let .v6(high, low):
-                let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
-                    + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64($0))) }
-                return Self.format(groups)
+                return IPAddressText.formatIPv6(hi: high, lo: low, mappedAsIPv4: false)
             }
         }
 
@@ -78,60 +74,6 @@ extension PacketView {
             case (.v4, .v6): true
             case (.v6, .v4): false
             case let (.v6(xh, xl), .v6(yh, yl)): (xh, xl) < (yh, yl)
-            }
-        }
-
-        static func format(_ groups: [UInt16]) -> String {
-            // The longest run of zero groups, at least two long.
-            var bestStart = -1
-            var bestLength = 0
-            var index = 0
-            while index < groups.count {
-                guard groups[index] == 0 else { index += 1; continue }
-                var end = index
-                while end < groups.count && groups[end] == 0 { end += 1 }
-                if end - index > bestLength && end - index >= 2 { (bestStart, bestLength) = (index, end - index) }
-                index = end
-            }
-            let hex = groups.map { String($0, radix: 16) }
-            guard bestStart >= 0 else { return hex.joined(separator: ":") }
-            let head = hex[..<bestStart].joined(separator: ":")
-            let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
-            return head + "::" + tail
-        }
-
-        static func parseIPv6(_ text: String) -> [UInt16]? {
-            guard text.count <= 45, text.contains(":") else { return nil }
-            var body = Substring(text)
-            var trailing: [UInt16] = []
-            // An embedded IPv4 address in the last 32 bits.
-            if let lastColon = body.lastIndex(of: ":"), body[body.index(after: lastColon)...].contains(".") {
-                guard let v4 = IPv4Address(String(body[body.index(after: lastColon)...])) else { return nil }
-                trailing = [UInt16(v4.rawValue >> 16), UInt16(truncatingIfNeeded: v4.rawValue)]
-                body = body[...lastColon]
-                if body.hasSuffix("::") { /* keep "::" */ } else { body = body.dropLast() }
-            }
-            func groups(_ part: Substring) -> [UInt16]? {
-                if part.isEmpty { return [] }
-                var values: [UInt16] = []
-                for piece in part.split(separator: ":", omittingEmptySubsequences: false) {
-                    guard (1...4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }
-                    values.append(value)
-                }
-                return values
-            }
-            let halves = body.components(separatedBy: "::")
-            let needed = 8 - trailing.count
-            switch halves.count {
-            case 1:
-                guard let all = groups(Substring(halves[0])), all.count == needed else { return nil }
-                return all + trailing
-            case 2:
-                guard let head = groups(Substring(halves[0])), let tail = groups(Substring(halves[1])),
-                      head.count + tail.count < needed else { return nil }
-                return head + Array(repeating: 0, count: needed - head.count - tail.count) + tail + trailing
-            default:
-                return nil
             }
         }
     }

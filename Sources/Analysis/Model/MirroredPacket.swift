@@ -1,3 +1,5 @@
+import BMAContract
+
 /// One packet as the analysis node receives it from a host's mirror: the original (possibly
 /// truncated) Ethernet frame and what bmad said about it.
 public struct MirroredPacket: Sendable, Equatable {
@@ -35,14 +37,14 @@ public struct MirroredPacket: Sendable, Equatable {
     }
 }
 
-/// BMA's per-packet metadata (the Geneve option class 0xFFF0, type 0x42; see README "Mirror wire
-/// format").
+/// BMA's per-packet metadata (the Geneve option of BMAContract's `GeneveOption`; see README
+/// "Mirror wire format").
 public struct BMAMetadata: Sendable, Equatable, Codable {
-    public static let optionClass: UInt16 = 0xFFF0
-    public static let optionType: UInt8 = 0x42
-    public static let version: UInt8 = 1
+    public static let optionClass = GeneveOption.optionClass
+    public static let optionType = GeneveOption.type
+    public static let version = GeneveOption.version
     /// Option data length in bytes.
-    public static let length = 24
+    public static let length = GeneveOption.dataLength
 
     public var version: UInt8
     public var flags: Flags
@@ -66,29 +68,8 @@ public struct BMAMetadata: Sendable, Equatable, Codable {
 
     public var score: Double { Double(scoreMilli) / 1000 }
 
-    public struct Flags: OptionSet, Sendable, Equatable, Codable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
-        public static let preTrigger = Flags(rawValue: 0x01)
-        public static let sticky = Flags(rawValue: 0x02)
-        public static let truncated = Flags(rawValue: 0x04)
-        public static let forced = Flags(rawValue: 0x08)
-
-        public var names: [String] {
-            [(Flags.preTrigger, "pre-trigger"), (.sticky, "sticky"), (.truncated, "truncated"), (.forced, "forced")]
-                .filter { contains($0.0) }.map(\.1)
-        }
-    }
-
-    /// bmad's reason bits, lowest first (Sources/Dataplane/Detection/Reason.swift).
-    public struct Reasons: OptionSet, Sendable, Equatable, Codable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-        public static let names = ["new-destination", "new-service", "fan-out", "port-scan", "rate-spike",
-                                   "size-outlier", "protocol-shift"]
-
-        public var names: [String] {
-            Reasons.names.enumerated().filter { rawValue & (1 << UInt32($0.offset)) != 0 }.map(\.element)
-        }
-    }
+    /// The flags byte, named in the shared contract.
+    public typealias Flags = MirrorFlags
+    /// bmad's reason bits, named in the shared contract.
+    public typealias Reasons = Reason
 }

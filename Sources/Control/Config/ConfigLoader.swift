@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import Yams
 
@@ -85,13 +86,13 @@ public enum ConfigLoader {
         guard let devargs = try f.devargs("devargs", required: true) else { return nil }
         var m = BmadConfig.Mirror(devargs: devargs)
         if let e = try f.string("encapsulation") {
-            guard ["none", "vxlan", "geneve", "erspan2"].contains(e) else {
-                throw ConfigError(field: "mirror.encapsulation", "'\(e)': use none, vxlan, geneve or erspan2")
+            guard MirrorEncapsulation(name: e) != nil else {
+                throw ConfigError(field: "mirror.encapsulation", "'\(e)': use \(MirrorEncapsulation.choices)")
             }
             m.encapsulation = e
         }
         m.collectors = try f.list("collectors") { n, path throws(ConfigError) in
-            guard let text = n.string, let ip = IPv4.parse(text) else {
+            guard let text = n.string, let ip = IPv4Text.parse(text) else {
                 throw ConfigError(field: path, "must be an IPv4 address such as 192.0.2.10")
             }
             return ip
@@ -100,11 +101,11 @@ public enum ConfigLoader {
             throw ConfigError(field: "mirror.collectors", "at least one collector address is required for \(m.encapsulation)")
         }
         if let text = try f.string("next_hop_mac") {
-            guard let mac = MACAddressText.parse(text) else { throw ConfigError(field: "mirror.next_hop_mac", "'\(text)' is not a MAC address") }
+            guard let mac = MACText.parse(text) else { throw ConfigError(field: "mirror.next_hop_mac", "'\(text)' is not a MAC address") }
             m.nextHopMAC = mac
         }
         if let text = try f.string("source_ip") {
-            guard let ip = IPv4.parse(text) else { throw ConfigError(field: "mirror.source_ip", "'\(text)' is not an IPv4 address") }
+            guard let ip = IPv4Text.parse(text) else { throw ConfigError(field: "mirror.source_ip", "'\(text)' is not an IPv4 address") }
             m.sourceIP = ip
         }
         m.snaplen = try f.integer("snaplen", in: 0...65535).map(UInt32.init) ?? 0
@@ -133,7 +134,7 @@ public enum ConfigLoader {
         guard let devargs = try f.devargs("devargs", required: true) else { throw ConfigError(field: path + ".devargs", "is required") }
         var mac: UInt64?
         if let text = try f.string("mac") {
-            guard let m = MACAddressText.parse(text) else {
+            guard let m = MACText.parse(text) else {
                 throw ConfigError(field: path + ".mac", "'\(text)' is not a MAC address (aa:bb:cc:dd:ee:ff)")
             }
             guard m & 0x0100_0000_0000 == 0 else { throw ConfigError(field: path + ".mac", "'\(text)' is a multicast address") }

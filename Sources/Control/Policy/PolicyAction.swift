@@ -1,3 +1,5 @@
+import BMAContract
+
 /// What a policy does with the packets it matches. Every field but `mirror` is optional: nil
 /// keeps the daemon's default (the configuration's `detection` and `mirror` settings).
 public struct PolicyAction: Sendable, Hashable {
@@ -64,7 +66,7 @@ public struct PolicyAction: Sendable, Hashable {
         if let stickySeconds { try PolicyError.check("sticky_seconds", stickySeconds, PolicyLimits.stickySeconds) }
         if let preTriggerPackets { try PolicyError.check("pre_trigger_packets", preTriggerPackets, PolicyLimits.preTriggerPackets) }
         if let encapsulation, !PolicyLimits.encapsulations.contains(encapsulation) {
-            throw PolicyError(field: "encapsulation", "'\(encapsulation)': use none, vxlan, geneve or erspan2")
+            throw PolicyError(field: "encapsulation", "'\(encapsulation)': use \(MirrorEncapsulation.choices)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 
 /// Policies from JSON (the control protocol's snake_case fields). Every error names the field
@@ -48,7 +49,7 @@ extension PolicyMatch {
     init(_ f: inout PolicyFields) throws(PolicyError) {
         self.init()
         if let list = try f.array("vms") {
-            vms = try list.enumerated().map { (i, v) throws(PolicyError) in try VMRef(v, field: f.field("vms[\(i)]")) }
+            vms = try list.enumerated().map { (i, v) throws(PolicyError) in try VMReference(v, field: f.field("vms[\(i)]")) }
         }
         srcCIDR = try f.cidr("src_cidr")
         dstCIDR = try f.cidr("dst_cidr")
@@ -94,7 +95,7 @@ extension PolicyAction {
 extension PolicyFields {
     mutating func cidr(_ key: String) throws(PolicyError) -> CIDR? {
         guard let text = try string(key) else { return nil }
-        do { return try CIDR.parse(text) } catch { throw error.under(field(key)) }
+        do { return try CIDR.parse(text) } catch { throw PolicyError(field: field(key), error.message) }
     }
 
     /// `"53,853,1000-2000"`, a single number `53`, or a list of numbers and strings
@@ -130,7 +131,7 @@ extension PolicyFields {
     }
 }
 
-extension VMRef {
+extension VMReference {
     init(_ v: PolicyJSON, field: String) throws(PolicyError) {
         switch v {
         case .string(let n): self = .name(n)

@@ -1,3 +1,5 @@
+import BMAContract
+
 /// The accepted range of every bounded policy value. Decoding and `Policy.validate()` both check
 /// against these, so a policy built in Swift obeys the same rules as one read from JSON.
 public enum PolicyLimits {
@@ -5,7 +7,7 @@ public enum PolicyLimits {
     public static let priority: ClosedRange<Int> = -1000...1000
     public static let nameLength: ClosedRange<Int> = 1...128
     /// VM ids are the VNI on the mirror (24 bits), as in the configuration.
-    public static let vmID: ClosedRange<Int> = 1...16_777_215
+    public static let vmID: ClosedRange<Int> = VMReference.idRange
     public static let vmNameLength: ClosedRange<Int> = 1...32
     public static let vlan: ClosedRange<Int> = 0...4095
     public static let protocolNumber: ClosedRange<Int> = 0...255
@@ -17,7 +19,7 @@ public enum PolicyLimits {
     public static let bytesPerSecond: ClosedRange<Double> = 0...1e12
     public static let stickySeconds: ClosedRange<Double> = 0...86_400
     public static let preTriggerPackets: ClosedRange<Int> = 0...64
-    public static let encapsulations = ["none", "vxlan", "geneve", "erspan2"]
+    public static let encapsulations = MirrorEncapsulation.names
 }
 
 extension PolicyError {

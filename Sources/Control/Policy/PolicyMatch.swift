@@ -1,3 +1,5 @@
+import BMAContract
+
 /// Which packets a policy applies to. Every field is optional (nil = any) except `direction`,
 /// which defaults to `out` (packets from the VM). All given fields must match.
 public struct PolicyMatch: Sendable, Hashable {
@@ -10,7 +12,7 @@ public struct PolicyMatch: Sendable, Hashable {
     }
 
     /// The VMs (by name or id); nil = every VM. Never empty.
-    public var vms: [VMRef]?
+    public var vms: [VMReference]?
     public var srcCIDR: CIDR?
     public var dstCIDR: CIDR?
     /// VLAN id of the outer tag, 0-4095; 0 matches untagged (and priority-tagged) frames.
@@ -24,7 +26,7 @@ public struct PolicyMatch: Sendable, Hashable {
     public var sizeMax: Int?
     public var direction: Direction
 
-    public init(vms: [VMRef]? = nil, srcCIDR: CIDR? = nil, dstCIDR: CIDR? = nil, vlan: UInt16? = nil,
+    public init(vms: [VMReference]? = nil, srcCIDR: CIDR? = nil, dstCIDR: CIDR? = nil, vlan: UInt16? = nil,
                 protocol: PolicyProtocol? = nil, srcPorts: PortSet? = nil, dstPorts: PortSet? = nil,
                 sizeMin: Int? = nil, sizeMax: Int? = nil, direction: Direction = .out) {
         self.vms = vms

@@ -1,3 +1,5 @@
+import BMAContract
+
 /// The packet facts a policy looks at, in the dataplane's representation (see bma_packet.h).
 /// The reference matcher (`PolicyMatch.matches`, `PolicySet.decide`) works on this; the
 /// dataplane's compiled matcher must decide the same for the same facts.
@@ -51,7 +53,7 @@ public struct PolicyPacket: Sendable, Hashable {
     public init?(vmID: UInt32, vmName: String, direction: Direction = .out, src: String, dst: String,
                  vlan: UInt16 = 0, protocol: PolicyProtocol?, srcPort: UInt16? = nil, dstPort: UInt16? = nil,
                  size: Int = 64) {
-        guard let s = AddressText.parse(src), let d = AddressText.parse(dst) else { return nil }
+        guard let s = IPAddressText.parse(src), let d = IPAddressText.parse(dst) else { return nil }
         self.init(vmID: vmID, vmName: vmName, direction: direction, srcHi: s.hi, srcLo: s.lo, dstHi: d.hi, dstLo: d.lo,
                   vlan: vlan, protocol: `protocol`, srcPort: srcPort, dstPort: dstPort, size: size)
     }

@@ -1,3 +1,5 @@
+import BMAContract
+
 /// Typed access to a request's `params`, answering `invalid-params` with the parameter's name
 /// (`"seconds: must be an integer, got a string"`). A member that is null counts as absent.
 public struct Params: Sendable, Equatable {

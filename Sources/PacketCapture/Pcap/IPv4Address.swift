@@ -1,3 +1,5 @@
+import BMAContract
+
 /// An IPv4 address.
 public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The address as a number, first octet most significant ("1.2.3.4" is 0x01020304).
@@ -18,14 +20,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses dotted-quad notation: four decimal numbers 0...255, no leading '+' or spaces.
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let octet = UInt8(part) else { return nil }
-            value = value << 8 | UInt32(octet)
-        }
+        guard let value = IPv4Text.parse(text) else { return nil }
         rawValue = value
     }
 
@@ -35,7 +30,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     public var description: String {
-        octets.map(String.init).joined(separator: ".")
+        IPv4Text.format(rawValue)
     }
 
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.rawValue < b.rawValue }

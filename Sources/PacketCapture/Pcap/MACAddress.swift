@@ -1,3 +1,5 @@
+import BMAContract
+
 /// A 48-bit Ethernet address.
 public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The six octets in the low 48 bits, first octet most significant.
@@ -16,13 +18,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// Parses "aa:bb:cc:dd:ee:ff" (or with '-' separators), two hex digits per octet.
     public init?(_ text: String) {
-        let parts = text.split(separator: text.contains("-") ? "-" : ":", omittingEmptySubsequences: false)
-        guard parts.count == 6 else { return nil }
-        var value: UInt64 = 0
-        for part in parts {
-            guard part.count == 2, part.allSatisfy(\.isHexDigit), let octet = UInt8(part, radix: 16) else { return nil }
-            value = value << 8 | UInt64(octet)
-        }
+        guard let value = MACText.parse(text) else { return nil }
         rawValue = value
     }
 
@@ -35,7 +31,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var isMulticast: Bool { rawValue & 0x0100_0000_0000 != 0 }
 
     public var description: String {
-        octets.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+        MACText.format(rawValue)
     }
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.rawValue < b.rawValue }

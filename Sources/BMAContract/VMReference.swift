@@ -1,8 +1,16 @@
 /// A VM named by its configured name (`"web1"`) or id (`101`), as everywhere in the control
-/// protocol. In JSON a string is a name and a number an id.
-public enum VMRef: Sendable, Hashable, CustomStringConvertible {
+/// protocol and in policies. In JSON a string is a name and a number an id.
+public enum VMReference: Sendable, Hashable, CustomStringConvertible {
     case name(String)
     case id(UInt32)
+
+    /// VM ids are 1-16777215 (the id is the VNI on the mirror).
+    public static let idRange: ClosedRange<Int> = Int(MirrorWire.vmIDRange.lowerBound)...Int(MirrorWire.vmIDRange.upperBound)
+
+    /// A number is an id, anything else a name (`bmactl vm show 101`, `--vm web1`).
+    public init(text: String) {
+        if let id = UInt32(text) { self = .id(id) } else { self = .name(text) }
+    }
 
     public var description: String {
         switch self {
@@ -19,21 +27,9 @@ public enum VMRef: Sendable, Hashable, CustomStringConvertible {
         case .id(let i): i == id
         }
     }
-
-    /// The same rules as `vms[].name` and `vms[].id` in the configuration.
-    func validate(_ field: String) throws(PolicyError) {
-        switch self {
-        case .name(let n):
-            guard PolicyLimits.vmNameLength.contains(n.count), n.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                throw PolicyError(field: field, "'\(n)' is not a VM name (up to 32 letters, digits, '-', '_' or '.')")
-            }
-        case .id(let i):
-            try PolicyError.check(field, Int(i), PolicyLimits.vmID)
-        }
-    }
 }
 
-extension VMRef: Codable {
+extension VMReference: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let i = try? c.decode(UInt32.self) {

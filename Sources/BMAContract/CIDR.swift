@@ -25,7 +25,7 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     /// An IPv4 network from a host-order address and a 0-32 prefix.
     public init?(ipv4: UInt32, prefixLength: Int) {
         guard (0...32).contains(prefixLength) else { return nil }
-        let (hi, lo) = AddressText.v4Mapped(ipv4)
+        let (hi, lo) = IPAddressText.v4Mapped(ipv4)
         self.init(hi: hi, lo: lo, prefixLength: 96 + prefixLength)
     }
 
@@ -35,12 +35,12 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         self = c
     }
 
-    /// Like `init?(_:)` but says what is wrong (the error's field is empty).
-    public static func parse(_ text: String) throws(PolicyError) -> CIDR {
-        func bad(_ why: String) -> PolicyError { PolicyError(field: "", "'\(text)' is not a CIDR: \(why)") }
+    /// Like `init?(_:)` but says what is wrong.
+    public static func parse(_ text: String) throws(AddressTextError) -> CIDR {
+        func bad(_ why: String) -> AddressTextError { AddressTextError("'\(text)' is not a CIDR: \(why)") }
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let addressText = String(parts[0])
-        guard let a = AddressText.parse(addressText) else {
+        guard let a = IPAddressText.parse(addressText) else {
             throw bad("'\(addressText)' is not an IPv4 or IPv6 address")
         }
         let maxPrefix = a.isIPv4 ? 32 : 128
@@ -60,7 +60,7 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public var maskLo: UInt64 { CIDR.mask(prefixLength).lo }
 
     /// True when this is an IPv4 network (inside ::ffff:0:0/96).
-    public var isIPv4: Bool { prefixLength >= 96 && AddressText.isV4Mapped(hi: hi, lo: lo) }
+    public var isIPv4: Bool { prefixLength >= 96 && IPAddressText.isV4Mapped(hi: hi, lo: lo) }
 
     /// Does the network hold this address (dataplane representation)?
     @inlinable
@@ -71,8 +71,8 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// `10.0.0.0/8`, `2001:db8::/32`.
     public var description: String {
-        if isIPv4 { return "\(AddressText.format(hi: hi, lo: lo))/\(prefixLength - 96)" }
-        return "\(AddressText.format(hi: hi, lo: lo))/\(prefixLength)"
+        if isIPv4 { return "\(IPAddressText.format(hi: hi, lo: lo))/\(prefixLength - 96)" }
+        return "\(IPAddressText.format(hi: hi, lo: lo))/\(prefixLength)"
     }
 
     @inlinable
