@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "BMAContractTests", dependencies: ["BMAContract", "CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "BMAContract"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "BMAContract"]),
     ]
 )
