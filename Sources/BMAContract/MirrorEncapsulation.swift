@@ -10,6 +10,9 @@ public enum MirrorEncapsulation: UInt8, Sendable, Hashable, CaseIterable, Custom
     /// GRE 0x88be, ERSPAN type II, session id = VM id & 0x3ff.
     case erspan2 = 3
 
+    /// What bmad uses when the configuration names none: Geneve, the one that carries BMA's metadata.
+    public static let standard: MirrorEncapsulation = .geneve
+
     /// A policy's "use the configured encapsulation" (BMA_ENCAP_DEFAULT).
     public static let defaultCode: UInt8 = 0xFF
 

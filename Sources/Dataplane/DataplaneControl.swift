@@ -33,14 +33,14 @@ extension Dataplane {
 
     /// Sets (or with nil clears) a VM's own sensitivity.
     public func setSensitivity(vm: Int, _ value: Double?) -> Bool {
-        post(WorkerCommand(op: .setSensitivity, vm: vm, value: value ?? .nan))
+        post(WorkerCommand(op: .setSensitivity, vm: vm, sensitivity: value))
     }
 
     /// Sets the global sensitivity on every worker.
     public func setGlobalSensitivity(_ value: Double) -> Bool {
         var ok = true
         for w in workers {
-            let cmd = WorkerCommand(op: .setGlobalSensitivity, vm: 0, value: value)
+            let cmd = WorkerCommand(op: .setGlobalSensitivity, vm: 0, sensitivity: value)
             ok = w.mailbox.post(cmd, running: running) { w.apply($0) } && ok
         }
         return ok

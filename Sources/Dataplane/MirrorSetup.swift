@@ -5,7 +5,7 @@ public struct MirrorSetup: Sendable, Equatable {
     /// BMA_ENCAP_* codes and names live in the shared contract.
     public typealias Encapsulation = MirrorEncapsulation
 
-    public var encapsulation: Encapsulation = .geneve
+    public var encapsulation: Encapsulation = .standard
     /// IPv4 collectors (host order); a symmetric flow hash picks one per flow.
     public var collectors: [UInt32] = []
     public var nextHopMAC: UInt64 = 0

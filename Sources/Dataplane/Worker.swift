@@ -184,7 +184,7 @@ final class Worker: @unchecked Sendable {
     /// Applies a control command to a VM this worker owns (between bursts).
     func apply(_ cmd: WorkerCommand) {
         if cmd.op == .setGlobalSensitivity {
-            settings.sensitivity = cmd.value
+            if let s = cmd.sensitivity { settings.sensitivity = s }
             return
         }
         guard cmd.vm >= 0 && cmd.vm < vmCount else { return }
@@ -196,12 +196,14 @@ final class Worker: @unchecked Sendable {
             st.pointee.ring.clear()
         case .freeze: st.pointee.detector.baseline.frozen = true
         case .unfreeze: st.pointee.detector.baseline.frozen = false
-        case .setSensitivity: st.pointee.detector.sensitivity = cmd.value.isNaN ? nil : cmd.value
+        case .setSensitivity: st.pointee.detector.sensitivity = cmd.sensitivity
         case .force: st.pointee.force(hash: cmd.flowHash, until: cmd.until)
         case .copyOut: if let d = cmd.detector { d.pointee.copyContents(of: st.pointee.detector) }
         case .copyIn:
             if let d = cmd.detector {
+                let own = st.pointee.detector.sensitivity // a setting, not part of the baseline
                 st.pointee.detector.copyContents(of: d.pointee)
+                st.pointee.detector.sensitivity = own
                 st.pointee.ring.clear()
             }
         }

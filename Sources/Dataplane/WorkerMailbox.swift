@@ -9,8 +9,9 @@ public enum WorkerOp: UInt32, Sendable {
 struct WorkerCommand {
     var op: WorkerOp = .none
     var vm: Int = 0
-    /// setSensitivity: the value, NaN clears the VM's own.
-    var value: Double = .nan
+    /// setSensitivity: the VM's own, nil = it follows the global one. setGlobalSensitivity: the
+    /// global one (never nil).
+    var sensitivity: Double? = nil
     /// force: until when (packet time, ns); 0 clears.
     var until: UInt64 = 0
     /// force: a flow hash, 0 = the whole VM.

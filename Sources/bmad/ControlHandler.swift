@@ -11,14 +11,34 @@ final class ControlHandler {
     let dataplane: Dataplane
     let config: BmadConfig
     let policyFile: PolicyFile?
+    let settingsFile: SettingsFile?
     let baselines: BaselineStore?
     private(set) var policies = PolicySet()
+    private(set) var sensitivities: Sensitivities
 
-    init(dataplane: Dataplane, config: BmadConfig, policyFile: PolicyFile?, baselines: BaselineStore?) {
+    init(dataplane: Dataplane, config: BmadConfig, policyFile: PolicyFile?, settingsFile: SettingsFile?, baselines: BaselineStore?) {
         self.dataplane = dataplane
         self.config = config
         self.policyFile = policyFile
+        self.settingsFile = settingsFile
         self.baselines = baselines
+        sensitivities = Sensitivities(setup: dataplane.setup)
+    }
+
+    /// Loads the saved run-time settings and puts every sensitivity in force (before the workers
+    /// start, after the baselines: a baseline does not carry a sensitivity).
+    func restoreSettings(log: (String) -> Void) {
+        if let settingsFile {
+            do {
+                if let saved = try settingsFile.load() {
+                    sensitivities.runtime = saved
+                    log("bmad: run-time settings restored from \(settingsFile.path)")
+                }
+            } catch {
+                log("bmad: saved settings ignored: \(error)")
+            }
+        }
+        _ = sensitivities.apply(to: dataplane)
     }
 
     /// Loads saved policies and publishes them (before the workers start).
@@ -127,11 +147,9 @@ final class ControlHandler {
             "vms": .number(Double(dataplane.setup.vms.count)), "policies": .number(Double(policies.count)),
             "policy_generation": .number(Double(policies.generation)),
             "state_dir": .string(config.control.stateDirectory),
-            "global_sensitivity": .number(globalSensitivity),
+            "global_sensitivity": .number(sensitivities.global),
         ]
     }
-
-    private var globalSensitivity: Double = .nan
 
     private func vmList() -> JSONValue {
         let s = dataplane.snapshot()
@@ -253,16 +271,30 @@ final class ControlHandler {
 
     // MARK: Sensitivity and forced mirroring
 
+    /// Sets (or with `reset: true` forgets) a run-time sensitivity: saved first, then put in
+    /// force; a save failure changes nothing. Answers the value now in force.
     private func sensitivity(_ p: Params) throws -> JSONValue {
-        let value = try p.double("value", in: 0...100)
-        if p.contains("vm") {
-            let i = try vm(p)
-            try answered(dataplane.setSensitivity(vm: i, value))
-            return ["vm": .string(name(i)), "value": .number(value)]
+        let reset = try p.optionalBool("reset") ?? false
+        let value: Double? = reset ? nil : try p.double("value", in: PolicyLimits.sensitivity)
+        var next = sensitivities
+        let vm = p.contains("vm") ? try self.vm(p) : nil
+        if let vm {
+            next.runtime.vmSensitivity[name(vm)] = value
+        } else {
+            next.runtime.sensitivity = value
         }
-        try answered(dataplane.setGlobalSensitivity(value))
-        globalSensitivity = value
-        return ["value": .number(value)]
+        if let settingsFile {
+            do { try settingsFile.save(next.runtime) } catch {
+                throw ControlError(.internal, "settings not saved, nothing changed: \(error)")
+            }
+        }
+        sensitivities = next
+        if let vm {
+            try answered(dataplane.setSensitivity(vm: vm, next.vm(name(vm))))
+            return ["vm": .string(name(vm)), "value": next.vm(name(vm)).map(JSONValue.number) ?? .null]
+        }
+        try answered(dataplane.setGlobalSensitivity(next.global))
+        return ["value": .number(next.global)]
     }
 
     private func force(_ p: Params) throws -> JSONValue {
@@ -291,8 +323,9 @@ final class ControlHandler {
 
     // MARK: Configuration
 
+    /// The configuration as bmad runs it: the file's values, the dataplane's defaults for the rest.
     private func configJSON() -> JSONValue {
-        let c = config
+        let c = config, s = dataplane.setup
         let vms: [JSONValue] = c.vms.map { vm in
             ["name": .string(vm.name), "id": .number(Double(vm.id)), "devargs": .string(vm.devargs),
              "mac": vm.mac.map { .string(formatMAC($0)) } ?? .null,
@@ -300,23 +333,25 @@ final class ControlHandler {
         }
         var mirror: JSONValue = .null
         if let m = c.mirror {
-            mirror = ["devargs": .string(m.devargs), "encapsulation": .string(m.encapsulation),
-                      "collectors": .array(m.collectors.map { .string(IPv4Text.format($0)) }),
-                      "next_hop_mac": .string(formatMAC(m.nextHopMAC)), "source_ip": .string(IPv4Text.format(m.sourceIP)),
-                      "snaplen": .number(Double(m.snaplen)), "mbufs": .number(Double(m.mbufs))]
+            let e = s.mirror
+            mirror = ["devargs": .string(m.devargs), "encapsulation": .string(e.encapsulation.name),
+                      "collectors": .array(e.collectors.map { .string(IPv4Text.format($0)) }),
+                      "next_hop_mac": .string(formatMAC(e.nextHopMAC)), "source_ip": .string(IPv4Text.format(e.sourceIP)),
+                      "snaplen": .number(Double(e.snaplen)), "mbufs": .number(Double(e.mbufs))]
         }
-        let d = c.detection
+        let d = s.detection
+        func seconds(_ ns: UInt64) -> JSONValue { .number(Double(ns) / 1e9) }
         return [
             "uplink": .string(c.uplink), "mirror": mirror, "vms": .array(vms),
             "workers": .array(c.workers.map { .number(Double($0)) }),
-            "detection": ["sensitivity": .number(d.sensitivity), "learning_seconds": .number(d.learningSeconds),
-                          "sticky_seconds": .number(d.stickySeconds), "pre_trigger_packets": .number(Double(d.preTriggerPackets)),
-                          "pre_trigger_seconds": .number(d.preTriggerSeconds), "promote_seconds": .number(d.promoteSeconds)],
+            "detection": ["sensitivity": .number(d.sensitivity), "learning_seconds": seconds(d.learningNs),
+                          "sticky_seconds": seconds(d.stickyNs), "pre_trigger_packets": .number(Double(d.preTriggerPackets)),
+                          "pre_trigger_seconds": seconds(d.preTriggerNs), "promote_seconds": seconds(d.promoteNs)],
             "control": ["socket": .string(c.control.socket), "group": c.control.group.map(JSONValue.string) ?? .null,
                         "state_dir": .string(c.control.stateDirectory), "save_seconds": .number(c.control.saveSeconds)],
             "metrics": ["listen": c.metricsListen.map(JSONValue.string) ?? .null],
-            "mempool": ["mbufs": .number(Double(c.mempool.mbufs)), "cache": .number(Double(c.mempool.cache)),
-                        "data_room": .number(Double(c.mempool.dataRoom))],
+            "mempool": ["mbufs": .number(Double(s.mbufs)), "cache": .number(Double(s.mbufCache)),
+                        "data_room": .number(Double(s.mbufDataRoom))],
         ]
     }
 }

@@ -23,16 +23,20 @@ final class ControlPlane {
     /// Before the workers start: state, saved policies and baselines, the listeners.
     func prepare(_ dataplane: Dataplane) throws {
         var policyFile: PolicyFile?
+        var settingsFile: SettingsFile?
         do {
             let store = try StateStore(directory: config.control.stateDirectory)
             policyFile = PolicyFile(store: store)
+            settingsFile = SettingsFile(store: store)
             baselines = BaselineStore(store: store)
         } catch {
             log("bmad: state directory \(config.control.stateDirectory) unusable, nothing will be saved: \(error)")
         }
-        let handler = ControlHandler(dataplane: dataplane, config: config, policyFile: policyFile, baselines: baselines)
+        let handler = ControlHandler(dataplane: dataplane, config: config, policyFile: policyFile,
+                                     settingsFile: settingsFile, baselines: baselines)
         handler.restorePolicies(log: log)
         baselines?.load(into: dataplane, log: log)
+        handler.restoreSettings(log: log)
         self.handler = handler
 
         let dir = (config.control.socket as NSString).deletingLastPathComponent

@@ -121,7 +121,7 @@ enum Replay {
         setup.mirror.encapsulation = .none
         setup.mirror.snaplen = 0
         // Every frame must be read: net_pcap loses a frame when the pool is empty.
-        setup.mbufs = max(config.mempool.mbufs, 16383)
+        setup.mbufs = max(config.mempool.mbufs ?? setup.mbufs, 16383)
 
         Signals.install()
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -2,32 +2,34 @@ import BMAContract
 import Control
 import Dataplane
 
-/// Turns the configuration file into what the dataplane runs.
+/// Turns the configuration file into what the dataplane runs: what the file gives replaces the
+/// dataplane's defaults (DetectionSettings, MirrorSetup, DataplaneSetup), the only place they
+/// are written.
 enum SetupBuilder {
     static func detection(_ d: BmadConfig.Detection) -> DetectionSettings {
         var s = DetectionSettings()
-        s.sensitivity = d.sensitivity
-        s.learningNs = UInt64(d.learningSeconds * 1e9)
-        s.stickyNs = UInt64(d.stickySeconds * 1e9)
-        s.preTriggerPackets = d.preTriggerPackets
-        s.preTriggerNs = UInt64(d.preTriggerSeconds * 1e9)
-        s.promoteNs = UInt64(d.promoteSeconds * 1e9)
+        if let v = d.sensitivity { s.sensitivity = v }
+        if let v = d.learningSeconds { s.learningNs = nanoseconds(v) }
+        if let v = d.stickySeconds { s.stickyNs = nanoseconds(v) }
+        if let v = d.preTriggerPackets { s.preTriggerPackets = v }
+        if let v = d.preTriggerSeconds { s.preTriggerNs = nanoseconds(v) }
+        if let v = d.promoteSeconds { s.promoteNs = nanoseconds(v) }
         return s
     }
 
     static func mirror(_ m: BmadConfig.Mirror?) -> MirrorSetup {
         var s = MirrorSetup()
         guard let m else { return s }
-        s.encapsulation = MirrorEncapsulation(name: m.encapsulation) ?? .geneve
+        if let v = m.encapsulation { s.encapsulation = v }
         s.collectors = m.collectors
-        s.nextHopMAC = m.nextHopMAC
-        s.sourceIP = m.sourceIP
-        s.snaplen = m.snaplen
-        s.mbufs = m.mbufs
-        s.vmPacketsPerSecond = m.vmPacketsPerSecond
-        s.vmBytesPerSecond = m.vmBytesPerSecond
-        s.totalPacketsPerSecond = m.totalPacketsPerSecond
-        s.totalBytesPerSecond = m.totalBytesPerSecond
+        if let v = m.nextHopMAC { s.nextHopMAC = v }
+        if let v = m.sourceIP { s.sourceIP = v }
+        if let v = m.snaplen { s.snaplen = v }
+        if let v = m.mbufs { s.mbufs = v }
+        if let v = m.vmPacketsPerSecond { s.vmPacketsPerSecond = v }
+        if let v = m.vmBytesPerSecond { s.vmBytesPerSecond = v }
+        if let v = m.totalPacketsPerSecond { s.totalPacketsPerSecond = v }
+        if let v = m.totalBytesPerSecond { s.totalBytesPerSecond = v }
         return s
     }
 
@@ -40,13 +42,15 @@ enum SetupBuilder {
             },
             uplinkDevargs: config.uplink, mirrorDevargs: config.mirror?.devargs)
         setup.workerLcores = config.workers
-        setup.mbufs = config.mempool.mbufs
-        setup.mbufCache = config.mempool.cache
-        setup.mbufDataRoom = config.mempool.dataRoom
-        setup.rxDescriptors = config.queues.rxDescriptors
-        setup.txDescriptors = config.queues.txDescriptors
+        if let v = config.mempool.mbufs { setup.mbufs = v }
+        if let v = config.mempool.cache { setup.mbufCache = v }
+        if let v = config.mempool.dataRoom { setup.mbufDataRoom = v }
+        if let v = config.queues.rxDescriptors { setup.rxDescriptors = v }
+        if let v = config.queues.txDescriptors { setup.txDescriptors = v }
         setup.detection = detection(config.detection)
         setup.mirror = mirror(config.mirror)
         return setup
     }
+
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(seconds * 1e9) }
 }

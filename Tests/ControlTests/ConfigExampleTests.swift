@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import Foundation
 import XCTest
@@ -12,7 +13,7 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(c.vms.map(\.name), ["web1", "db1"])
         XCTAssertEqual(c.vms[0].mac, 0x5254_0000_0101)
         XCTAssertEqual(c.vms[0].sensitivity, 1.5)
-        XCTAssertEqual(c.mirror?.encapsulation, "geneve")
+        XCTAssertEqual(c.mirror?.encapsulation, .geneve)
         XCTAssertEqual(c.mirror?.collectors.count, 2)
         XCTAssertEqual(c.detection.learningSeconds, 86_400)
     }
@@ -44,6 +45,6 @@ final class ConfigExampleTests: XCTestCase {
     func testMirrorAsPlainDevargs() throws {
         let c = try ConfigLoader.parse("uplink: u\nmirror: net_pcap9,tx_pcap=/tmp/m.pcap\nvms: [{name: a, id: 1, devargs: x}]")
         XCTAssertEqual(c.mirror?.devargs, "net_pcap9,tx_pcap=/tmp/m.pcap")
-        XCTAssertEqual(c.mirror?.encapsulation, "geneve")
+        XCTAssertNil(c.mirror?.encapsulation, "not given: the dataplane runs its default (geneve)")
     }
 }

@@ -79,6 +79,8 @@ struct ControlDaemonConfig {
         var name: String
         var id: Int
         var devargs: String
+        /// `vms[].sensitivity` (nil: not given).
+        var sensitivity: Double? = nil
     }
 
     var uplink: String
@@ -119,6 +121,7 @@ struct ControlDaemonConfig {
         out += "vms:\n"
         for vm in vms {
             out += "  - name: \(Self.quote(vm.name))\n    id: \(vm.id)\n    devargs: \(Self.quote(vm.devargs))\n"
+            if let s = vm.sensitivity { out += "    sensitivity: \(s)\n" }
         }
         return out
     }

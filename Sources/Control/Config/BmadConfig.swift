@@ -1,3 +1,5 @@
+import BMAContract
+
 /// The `bmad` configuration file (YAML). See config/bmad.example.yaml for every field.
 public struct BmadConfig: Sendable, Equatable {
     public struct VM: Sendable, Equatable {
@@ -10,41 +12,46 @@ public struct BmadConfig: Sendable, Equatable {
         public var sensitivity: Double?
     }
 
+    /// `detection:`. A nil field was not given: bmad runs the dataplane's default
+    /// (Dataplane's DetectionSettings, the one place those defaults are written).
     public struct Detection: Sendable, Equatable {
-        public var sensitivity: Double = 1
-        public var learningSeconds: Double = 86_400
-        public var stickySeconds: Double = 60
-        public var preTriggerPackets: Int = 16
-        public var preTriggerSeconds: Double = 2
-        public var promoteSeconds: Double = 3600
+        public var sensitivity: Double?
+        public var learningSeconds: Double?
+        public var stickySeconds: Double?
+        public var preTriggerPackets: Int?
+        public var preTriggerSeconds: Double?
+        public var promoteSeconds: Double?
     }
 
+    /// `mirror:`. A nil field was not given: bmad runs Dataplane's MirrorSetup default.
     public struct Mirror: Sendable, Equatable {
         public var devargs: String
-        public var encapsulation: String = "geneve"
+        public var encapsulation: MirrorEncapsulation?
         /// IPv4 collectors in host order.
         public var collectors: [UInt32] = []
-        public var nextHopMAC: UInt64 = 0
-        public var sourceIP: UInt32 = 0
-        public var snaplen: UInt32 = 0
-        public var mbufs: UInt32 = 8191
-        public var vmPacketsPerSecond: Double = 10_000
-        public var vmBytesPerSecond: Double = 125_000_000
-        public var totalPacketsPerSecond: Double = 100_000
-        public var totalBytesPerSecond: Double = 1_250_000_000
+        public var nextHopMAC: UInt64?
+        public var sourceIP: UInt32?
+        public var snaplen: UInt32?
+        public var mbufs: UInt32?
+        public var vmPacketsPerSecond: Double?
+        public var vmBytesPerSecond: Double?
+        public var totalPacketsPerSecond: Double?
+        public var totalBytesPerSecond: Double?
 
         public init(devargs: String) { self.devargs = devargs }
     }
 
+    /// `mempool:`; nil = Dataplane's DataplaneSetup default.
     public struct Mempool: Sendable, Equatable {
-        public var mbufs: UInt32 = 16383
-        public var cache: UInt32 = 256
-        public var dataRoom: UInt16 = 2176
+        public var mbufs: UInt32?
+        public var cache: UInt32?
+        public var dataRoom: UInt16?
     }
 
+    /// `queues:`; nil = Dataplane's DataplaneSetup default.
     public struct Queues: Sendable, Equatable {
-        public var rxDescriptors: UInt16 = 1024
-        public var txDescriptors: UInt16 = 1024
+        public var rxDescriptors: UInt16?
+        public var txDescriptors: UInt16?
     }
 
     /// The control socket and the state directory.

@@ -51,14 +51,14 @@ public enum ConfigLoader {
         }
         c.workers = try r.list("workers") { f, path throws(ConfigError) in try f.integer(path, in: 0...1023) }.map(UInt32.init)
         if var m = try r.mapping("mempool") {
-            c.mempool.mbufs = try m.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? c.mempool.mbufs
-            c.mempool.cache = try m.integer("cache", in: 0...512).map(UInt32.init) ?? c.mempool.cache
-            c.mempool.dataRoom = try m.integer("data_room", in: 256...65535).map(UInt16.init) ?? c.mempool.dataRoom
+            c.mempool.mbufs = try m.integer("mbufs", in: 1023...16_777_215).map(UInt32.init)
+            c.mempool.cache = try m.integer("cache", in: 0...512).map(UInt32.init)
+            c.mempool.dataRoom = try m.integer("data_room", in: 256...65535).map(UInt16.init)
             try m.rejectUnknown()
         }
         if var q = try r.mapping("queues") {
-            c.queues.rxDescriptors = try q.integer("rx_descriptors", in: 64...16384).map(UInt16.init) ?? c.queues.rxDescriptors
-            c.queues.txDescriptors = try q.integer("tx_descriptors", in: 64...16384).map(UInt16.init) ?? c.queues.txDescriptors
+            c.queues.rxDescriptors = try q.integer("rx_descriptors", in: 64...16384).map(UInt16.init)
+            c.queues.txDescriptors = try q.integer("tx_descriptors", in: 64...16384).map(UInt16.init)
             try q.rejectUnknown()
         }
         c.vms = try r.list("vms") { f, path throws(ConfigError) in try vm(f, path: path) }
@@ -69,12 +69,12 @@ public enum ConfigLoader {
 
     static func detection(_ f: inout YAMLFields) throws(ConfigError) -> BmadConfig.Detection {
         var d = BmadConfig.Detection()
-        d.sensitivity = try f.number("sensitivity", in: 0...100) ?? d.sensitivity
-        d.learningSeconds = try f.number("learning_seconds", in: 0...31_536_000) ?? d.learningSeconds
-        d.stickySeconds = try f.number("sticky_seconds", in: 0...86_400) ?? d.stickySeconds
-        d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64) ?? d.preTriggerPackets
-        d.preTriggerSeconds = try f.number("pre_trigger_seconds", in: 0...3600) ?? d.preTriggerSeconds
-        d.promoteSeconds = try f.number("promote_seconds", in: 0...31_536_000) ?? d.promoteSeconds
+        d.sensitivity = try f.number("sensitivity", in: 0...100)
+        d.learningSeconds = try f.number("learning_seconds", in: 0...31_536_000)
+        d.stickySeconds = try f.number("sticky_seconds", in: 0...86_400)
+        d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64)
+        d.preTriggerSeconds = try f.number("pre_trigger_seconds", in: 0...3600)
+        d.promoteSeconds = try f.number("promote_seconds", in: 0...31_536_000)
         try f.rejectUnknown()
         return d
     }
@@ -86,10 +86,10 @@ public enum ConfigLoader {
         guard let devargs = try f.devargs("devargs", required: true) else { return nil }
         var m = BmadConfig.Mirror(devargs: devargs)
         if let e = try f.string("encapsulation") {
-            guard MirrorEncapsulation(name: e) != nil else {
+            guard let kind = MirrorEncapsulation(name: e) else {
                 throw ConfigError(field: "mirror.encapsulation", "'\(e)': use \(MirrorEncapsulation.choices)")
             }
-            m.encapsulation = e
+            m.encapsulation = kind
         }
         m.collectors = try f.list("collectors") { n, path throws(ConfigError) in
             guard let text = n.string, let ip = IPv4Text.parse(text) else {
@@ -97,8 +97,9 @@ public enum ConfigLoader {
             }
             return ip
         }
-        if m.encapsulation != "none" && m.collectors.isEmpty {
-            throw ConfigError(field: "mirror.collectors", "at least one collector address is required for \(m.encapsulation)")
+        let encapsulation = m.encapsulation ?? .standard
+        if encapsulation != .none && m.collectors.isEmpty {
+            throw ConfigError(field: "mirror.collectors", "at least one collector address is required for \(encapsulation)")
         }
         if let text = try f.string("next_hop_mac") {
             guard let mac = MACText.parse(text) else { throw ConfigError(field: "mirror.next_hop_mac", "'\(text)' is not a MAC address") }
@@ -108,13 +109,13 @@ public enum ConfigLoader {
             guard let ip = IPv4Text.parse(text) else { throw ConfigError(field: "mirror.source_ip", "'\(text)' is not an IPv4 address") }
             m.sourceIP = ip
         }
-        m.snaplen = try f.integer("snaplen", in: 0...65535).map(UInt32.init) ?? 0
-        m.mbufs = try f.integer("mbufs", in: 1023...16_777_215).map(UInt32.init) ?? m.mbufs
+        m.snaplen = try f.integer("snaplen", in: 0...65535).map(UInt32.init)
+        m.mbufs = try f.integer("mbufs", in: 1023...16_777_215).map(UInt32.init)
         if var b = try f.mapping("budget") {
-            m.vmPacketsPerSecond = try b.number("vm_packets_per_second", in: 0...1e9) ?? m.vmPacketsPerSecond
-            m.vmBytesPerSecond = try b.number("vm_bytes_per_second", in: 0...1e12) ?? m.vmBytesPerSecond
-            m.totalPacketsPerSecond = try b.number("total_packets_per_second", in: 0...1e9) ?? m.totalPacketsPerSecond
-            m.totalBytesPerSecond = try b.number("total_bytes_per_second", in: 0...1e12) ?? m.totalBytesPerSecond
+            m.vmPacketsPerSecond = try b.number("vm_packets_per_second", in: 0...1e9)
+            m.vmBytesPerSecond = try b.number("vm_bytes_per_second", in: 0...1e12)
+            m.totalPacketsPerSecond = try b.number("total_packets_per_second", in: 0...1e9)
+            m.totalBytesPerSecond = try b.number("total_bytes_per_second", in: 0...1e12)
             try b.rejectUnknown()
         }
         try f.rejectUnknown()

@@ -1,5 +1,7 @@
 /// A VM's learned baseline as a self-contained document (baseline.export/import, the state
 /// directory). 64-bit values travel as hexadecimal strings so no JSON reader rounds them.
+/// It holds what was learned only: sensitivities are settings (configuration and run-time
+/// overrides), and the `sensitivity` member older bmads wrote is ignored.
 public struct BaselineDocument: Codable, Sendable, Equatable {
     public struct Service: Codable, Sendable, Equatable {
         public var key: String
@@ -26,7 +28,6 @@ public struct BaselineDocument: Codable, Sendable, Equatable {
     public var first_seen: String
     public var learned_packets: UInt64
     public var frozen: Bool
-    public var sensitivity: Double?
     public var peak10: Double
     public var size_weight: Double
     public var size_sum: Double
@@ -68,7 +69,7 @@ extension BaselineDocument {
         var dests: [Entry] = []
         b.destinations.forEach { dests.append(Entry(k0: Self.hex($0.k0), k1: Self.hex($0.k1), packets: $0.value.packets, last_seen: Self.hex($0.lastNs))) }
         self.init(first_seen: Self.hex(b.firstNs), learned_packets: b.learnedPackets, frozen: b.frozen,
-                  sensitivity: d.sensitivity, peak10: b.peak10, size_weight: b.size.weight, size_sum: b.size.sum,
+                  peak10: b.peak10, size_weight: b.size.weight, size_sum: b.size.sum,
                   size_squares: b.size.squares, size_at: Self.hex(b.size.lastNs),
                   size_histogram: (0..<8).map { element(b.sizeHistogram, $0, UInt64.self) },
                   class_packets: (0..<5).map { element(b.classPackets, $0, UInt64.self) },
@@ -122,7 +123,6 @@ extension BaselineDocument {
             slot.pointee.value.packets = e.packets
         }
         d.baseline.copyContents(of: b)
-        d.sensitivity = sensitivity
         d.shortTerm.reset()
     }
 }
