@@ -9,6 +9,7 @@
 
 #include "bma_dpdk.h"
 #include "bma_internal.h"
+#include "bma_chain_check.h"
 
 _Static_assert(BMA_BURST <= 64, "burst arrays are sized for 64");
 
@@ -19,7 +20,7 @@ uint16_t bma_rx_parse(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, bma_pkt
                       uint16_t max, uint64_t now_ns, int capture_time)
 {
     struct rte_mbuf **m = (struct rte_mbuf **)mbufs;
-    uint16_t n = rte_eth_rx_burst(port, queue, m, max);
+    uint16_t n = bma_rx_chains_filter(port, m, rte_eth_rx_burst(port, queue, m, max));
     const int ts_off = capture_time ? bma_ts_offset : -1;
     const uint64_t ts_flag = bma_ts_flag;
 

@@ -30,6 +30,8 @@ extension Dataplane {
                 out[a.vm] &+= w.counters.read(w.counters.layout.index(port: a.portIndex, .rxPackets))
             }
         }
+        // Frames dropped for an inconsistent mbuf chain were received too.
+        for p in ports { if case .vm(let vm) = p.role { out[vm] &+= bma_rx_invalid_chains(p.portId) } }
         return out
     }
 }

@@ -38,6 +38,8 @@ public struct StatsSnapshot: Codable, Sendable {
         public var tx_packets: UInt64
         public var tx_bytes: UInt64
         public var tx_full: UInt64
+        /// Frames dropped on receive: their mbuf chain disagreed with its own length.
+        public var rx_invalid_chains: UInt64
         public var queues: [Queue]
         public var device: Device
     }
@@ -153,12 +155,13 @@ extension Dataplane {
                 link_changes: linkChanges[pi],
                 rx_packets: total.rx_packets, rx_bytes: total.rx_bytes, tx_packets: total.tx_packets,
                 tx_bytes: total.tx_bytes, tx_full: total.tx_full,
+                rx_invalid_chains: bma_rx_invalid_chains(p.portId),
                 queues: queues.values.sorted { $0.queue < $1.queue },
                 device: .init(ipackets: ds.ipackets, opackets: ds.opackets, ibytes: ds.ibytes, obytes: ds.obytes,
                               imissed: ds.imissed, ierrors: ds.ierrors, oerrors: ds.oerrors, rx_nombuf: ds.rx_nombuf)))
         }
         var lcores: [StatsSnapshot.Lcore] = []
-        var drops: [String: UInt64] = ["unknown-destination": 0, "tx-full": 0]
+        var drops: [String: UInt64] = ["unknown-destination": 0, "tx-full": 0, "invalid-chain": 0]
         var malformed: [String: UInt64] = [:]
         var copies: UInt64 = 0
         for w in workers {
@@ -179,6 +182,7 @@ extension Dataplane {
             lcores.append(.init(lcore: w.lcore, worker: w.index, loops: b.read(l.index(.loops)),
                                 bursts: b.read(l.index(.bursts)), rx_packets: rx, tx_packets: tx))
         }
+        drops["invalid-chain"] = outPorts.reduce(0) { $0 &+ $1.rx_invalid_chains }
         var vms: [StatsSnapshot.VM] = []
         for (i, vm) in setup.vms.enumerated() {
             func sum(_ c: VMCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(vm: i, c)) } }

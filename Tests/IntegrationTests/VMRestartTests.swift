@@ -65,7 +65,7 @@ final class VMRestartTests: IntegrationTestCase {
         XCTAssertEqual(up.txPackets, vmPort.rxPackets, "everything the VM sent went to the uplink")
         XCTAssertEqual(up.txBytes, vmPort.rxBytes)
         XCTAssertEqual(up.device.opackets, up.txPackets)
-        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0])
+        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0, "invalid-chain": 0])
     }
 
     /// The uplink's tx count on bmad's latest live counter line (0 before the first line).

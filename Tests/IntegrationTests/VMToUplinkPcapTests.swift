@@ -42,7 +42,7 @@ final class VMToUplinkPcapTests: IntegrationTestCase {
         XCTAssertEqual(up.device.obytes, inputBytes)
         XCTAssertEqual(vm.device.imissed + vm.device.ierrors + vm.device.rxNombuf + up.device.oerrors, 0)
         // Nothing dropped, nothing broadcast (no uplink traffic).
-        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0])
+        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0, "invalid-chain": 0])
         XCTAssertEqual(s.broadcastCopies, 0)
         XCTAssertEqual(s.lcores.count, 1)
         XCTAssertEqual(s.lcores.first?.lcore, 1)

@@ -52,7 +52,7 @@ final class VhostForwardingTests: IntegrationTestCase {
         XCTAssertEqual(up.txBytes, inputBytes)
         XCTAssertEqual(vmPort.device.ipackets, UInt64(input.count))
         XCTAssertEqual(up.device.opackets, UInt64(input.count))
-        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0])
+        XCTAssertEqual(s.drops, ["unknown-destination": 0, "tx-full": 0, "invalid-chain": 0])
         // The VM connected once and left once.
         XCTAssertEqual(vmPort.linkChanges, 2)
         XCTAssertEqual(vmPort.linkUp, false)

@@ -3,4 +3,5 @@
 #include "bma_atomic.h"
 #include "bma_dpdk.h"
 #include "bma_mirror.h"
+#include "bma_chain.h"
 #include "bma_telemetry.h"
