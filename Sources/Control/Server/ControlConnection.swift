@@ -4,8 +4,11 @@ final class ControlConnection {
     let peer: Peer
     var input: ConnectionBuffer
     var output = OutputQueue()
-    /// The last time bytes moved either way (monotonic seconds).
+    /// When the connection last had nothing in progress (monotonic seconds): the idle clock.
     var lastActivity: Double
+    /// When the request in progress began (its first byte, or the answer to the previous one);
+    /// nil while nothing is read, answered or written. Bytes do not move it: the deadline clock.
+    var busySince: Double?
     /// No more reading: end of input seen, or the connection is being closed.
     var readClosed = false
     /// Close once the pending output is written (after `request-too-large`).

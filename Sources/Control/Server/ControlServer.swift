@@ -64,7 +64,7 @@ public final class ControlServer {
 
     /// Serves for up to `timeoutMs` (negative: until something happens): accepts connections,
     /// answers every complete request line through `handler`, in order per connection, and
-    /// closes idle connections.
+    /// closes idle connections and those whose request passed its deadline.
     public func step(timeoutMs: Int32, handler: (ControlRequest, Peer) -> Result<JSONValue, ControlError>) {
         guard listener >= 0 else { return }
         var now = MonotonicClock.now()
@@ -87,7 +87,7 @@ public final class ControlServer {
             service(c, revents: revents, now: now, handler: handler)
         }
         if ready > 0 && fds[0].revents != 0 { acceptConnections(now: now) }
-        closeIdle(now: MonotonicClock.now())
+        closeExpired(now: MonotonicClock.now())
         connections.removeAll { $0.isClosed }
     }
 
@@ -105,8 +105,8 @@ public final class ControlServer {
 
     // MARK: stepping
 
-    /// The poll timeout: the caller's, shortened to the next idle deadline, zero when requests
-    /// are already waiting in a buffer.
+    /// The poll timeout: the caller's, shortened to the next idle or request deadline, zero when
+    /// requests are already waiting in a buffer.
     private func pollTimeout(_ requested: Int32, now: Double) -> Int32 {
         var timeout = requested
         func cap(_ ms: Int32) { timeout = timeout < 0 ? ms : min(timeout, ms) }
@@ -115,8 +115,7 @@ public final class ControlServer {
                 cap(0)
                 continue
             }
-            let remaining = c.lastActivity + limits.idleSeconds - now
-            cap(MonotonicClock.milliseconds(remaining))
+            cap(MonotonicClock.milliseconds(deadline(of: c) - now))
         }
         if acceptPausedUntil > now { cap(MonotonicClock.milliseconds(acceptPausedUntil - now)) }
         return timeout
@@ -132,10 +131,25 @@ public final class ControlServer {
             receive(c, now: now)
             if c.isClosed { return }
         }
-        answer(c, now: now, handler: handler)
+        let answered = answer(c, now: now, handler: handler)
         if c.isClosed { return }
         flush(c, now: now)
-        if !c.isClosed && c.isFinished { closeConnection(c) }
+        if c.isClosed { return }
+        if c.isFinished {
+            closeConnection(c)
+        } else if c.busySince != nil && c.input.pendingCount == 0 && c.output.isEmpty {
+            c.busySince = nil // the request is done: the idle clock runs from here
+            c.lastActivity = now
+        } else if answered > 0 {
+            c.busySince = now // the next request's clock starts when this one is answered
+        }
+    }
+
+    /// When `c` is closed unless something completes: its request deadline while a request is in
+    /// progress, else its idle deadline.
+    private func deadline(of c: ControlConnection) -> Double {
+        if let busy = c.busySince { return busy + limits.requestSeconds }
+        return c.lastActivity + limits.idleSeconds
     }
 
     private func receive(_ c: ControlConnection, now: Double) {
@@ -143,7 +157,7 @@ public final class ControlServer {
         switch result {
         case .transferred(let n):
             readBuffer.withUnsafeBytes { c.input.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            c.lastActivity = now
+            if c.busySince == nil { c.busySince = now }
         case .endOfFile:
             c.readClosed = true
         case .wouldBlock:
@@ -154,8 +168,9 @@ public final class ControlServer {
     }
 
     /// Answers the complete lines waiting on `c`, and at end of input a last unterminated one.
+    @discardableResult
     private func answer(_ c: ControlConnection, now: Double,
-                        handler: (ControlRequest, Peer) -> Result<JSONValue, ControlError>) {
+                        handler: (ControlRequest, Peer) -> Result<JSONValue, ControlError>) -> Int {
         var answered = 0
         while !c.isClosed && !c.closeAfterFlush && answered < Self.requestsPerStep, let line = c.input.nextLine() {
             answered += 1
@@ -173,8 +188,12 @@ public final class ControlServer {
         }
         if c.readClosed && !c.isClosed && !c.closeAfterFlush && answered < Self.requestsPerStep && !c.input.hasLine() {
             let rest = c.input.takeRemainder()
-            if rest.contains(where: { !Self.isWhitespace($0) }) { respond(c, to: rest, now: now, handler: handler) }
+            if rest.contains(where: { !Self.isWhitespace($0) }) {
+                respond(c, to: rest, now: now, handler: handler)
+                answered += 1
+            }
         }
+        return answered
     }
 
     private static func isWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
@@ -223,14 +242,13 @@ public final class ControlServer {
                 }
             }
             if wrote == 0 { break }
-            c.lastActivity = now
         }
         if failed { closeConnection(c) }
     }
 
-    private func closeIdle(now: Double) {
-        for c in connections where !c.isClosed && now - c.lastActivity >= limits.idleSeconds {
-            counters.idleClosed += 1
+    private func closeExpired(now: Double) {
+        for c in connections where !c.isClosed && now >= deadline(of: c) {
+            if c.busySince != nil { counters.timedOut += 1 } else { counters.idleClosed += 1 }
             closeConnection(c)
         }
     }
@@ -272,12 +290,32 @@ public final class ControlServer {
         if !access.allows(peer) {
             refuse(fd, ControlError(.permissionDenied,
                 "uid \(peer.uid) may not use the control socket (root, uid \(access.ownUID) or group \(access.groupName) only)"))
-        } else if connections.count >= limits.maxConnections {
-            refuse(fd, ControlError(.busy, "too many connections (\(limits.maxConnections)); try again later"))
+        } else if let full = admissionRefusal(peer) {
+            refuse(fd, ControlError(.busy, full))
         } else {
             counters.accepted += 1
             connections.append(ControlConnection(fd: fd, peer: peer, maxLineBytes: limits.maxRequestBytes, now: now))
         }
+    }
+
+    /// Why `peer` cannot have one more connection now, or nil. Root may take every slot; any
+    /// other uid neither the slots kept for root nor more than its own share, so that a few
+    /// idle or trickling clients of one user cannot lock everybody out.
+    private func admissionRefusal(_ peer: Peer) -> String? {
+        let open = connections.lazy.filter { !$0.isClosed }
+        let total = open.count
+        if total >= limits.maxConnections {
+            return "too many connections (\(limits.maxConnections)); try again later"
+        }
+        guard peer.uid != 0 else { return nil }
+        if total >= limits.maxConnections - limits.reservedForRoot {
+            return "too many connections (\(total) of \(limits.maxConnections), the rest kept for root); try again later"
+        }
+        let mine = open.filter { $0.peer.uid == peer.uid }.count
+        if mine >= limits.maxConnectionsPerUID {
+            return "uid \(peer.uid) has \(mine) connections, the most one user may hold; try again later"
+        }
+        return nil
     }
 
     /// Answers a refused connection with one error line (best effort: the socket buffer of a

@@ -11,6 +11,8 @@ extension ControlServer {
         public var errors: [ControlErrorCode: UInt64] = [:]
         /// Connections closed for being idle.
         public var idleClosed: UInt64 = 0
+        /// Connections closed because a request (reading it, answering it) passed its deadline.
+        public var timedOut: UInt64 = 0
         /// Clients dropped because their unread responses passed `maxOutputBytes`.
         public var dropped: UInt64 = 0
 
@@ -18,7 +20,7 @@ extension ControlServer {
 
         public func errors(_ code: ControlErrorCode) -> UInt64 { errors[code, default: 0] }
 
-        /// `{accepted, rejected, requests, errors: {code: n}, idle_closed, dropped}`.
+        /// `{accepted, rejected, requests, errors: {code: n}, idle_closed, timed_out, dropped}`.
         public var json: JSONValue {
             .object([
                 "accepted": .number(Double(accepted)),
@@ -26,6 +28,7 @@ extension ControlServer {
                 "requests": .number(Double(requests)),
                 "errors": .object(Dictionary(uniqueKeysWithValues: errors.map { ($0.key.rawValue, .number(Double($0.value))) })),
                 "idle_closed": .number(Double(idleClosed)),
+                "timed_out": .number(Double(timedOut)),
                 "dropped": .number(Double(dropped)),
             ])
         }
