@@ -33,8 +33,9 @@
 
 #include "bma_mirror.h"
 
-/* The largest outer frame (Ethernet header to the end of the copy, no FCS) built. */
-#define BMA_ENCAP_MAX_FRAME 9000u
+/* The largest outer IPv4 datagram (its total length field is 16 bits). Whether the mirror path
+ * carries it is the network's MTU: bmad checks the mirror port's at startup. */
+#define BMA_ENCAP_MAX_IP 65535u
 
 #define ETH_LEN 14u
 #define IPV4_LEN 20u
@@ -117,6 +118,12 @@ static inline uint16_t entropy_port(uint32_t hash)
     return (uint16_t)(0xC000u | ((hash ^ (hash >> 16)) & 0x3FFFu));
 }
 
+uint32_t bma_encap_max_inner(const bma_encap_t *encap)
+{
+    const uint32_t hlen = bma_encap_header_len(encap);
+    return hlen ? BMA_ENCAP_MAX_IP - (hlen - ETH_LEN) : UINT32_MAX;
+}
+
 uint32_t bma_encap_header_len(const bma_encap_t *encap)
 {
     if (encap == NULL)
@@ -170,7 +177,7 @@ uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta
     const uint32_t hlen = bma_encap_header_len(encap);
     if (hlen == 0)
         return 0; /* NONE has no header; an unknown kind has none either */
-    if (cap < hlen || inner_len > BMA_ENCAP_MAX_FRAME - hlen)
+    if (cap < hlen || inner_len > BMA_ENCAP_MAX_IP - (hlen - ETH_LEN))
         return 0;
     if (encap->n_collectors == 0)
         return 0;

@@ -99,6 +99,7 @@ public final class Dataplane {
             }
             mirrorPool = mp
             encap = Dataplane.encap(setup.mirror, sourceMAC: ports[mi].mac)
+            MirrorPathCheck.limitSegments(&encap, mirrorPort: ports[mi].portId)
         }
         let nsPerCycle = 1e9 / Double(bma_tsc_hz())
         for (w, lcore) in lcores.enumerated() {

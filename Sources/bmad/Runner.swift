@@ -37,6 +37,7 @@ struct Runner {
             dataplane.shutdown()
             throw error
         }
+        for w in dataplane.mirrorPathWarnings { log("bmad: warning: \(w)") }
         log("bmad: forwarding on worker lcores \(dataplane.workerLcores.map(String.init).joined(separator: ","))")
 
         // Housekeeping every 10 ms; the workers never wait for it.

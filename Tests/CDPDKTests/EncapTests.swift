@@ -340,14 +340,21 @@ final class EncapTests: XCTestCase {
         }
     }
 
-    func testOuterFrameLimit() {
+    func testOuterFrameLimitIsTheIPv4Length() {
         for (name, kind) in F.kinds {
             let e = F.encap(kind)
             let hlen = F.headerLen(e)
-            let (n, h) = F.build(e, F.meta(), inner: 9000 - hlen)
+            // A jumbo frame of 9,018 bytes is carried whole.
+            let (j, jh) = F.build(e, F.meta(), inner: 9018)
+            XCTAssertEqual(j, hlen, name)
+            XCTAssertEqual(Int(F.be16(jh, 16)), hlen - 14 + 9018, "\(name): IPv4 length of a jumbo copy")
+            // Up to what an IPv4 length can say, and not one byte more.
+            let largest = 65535 - (hlen - 14)
+            XCTAssertEqual(Int(withUnsafePointer(to: e) { bma_encap_max_inner($0) }), largest, name)
+            let (n, h) = F.build(e, F.meta(), inner: largest)
             XCTAssertEqual(n, hlen, name)
-            XCTAssertEqual(Int(F.be16(h, 16)), 9000 - 14, "\(name): IPv4 length of the largest frame")
-            XCTAssertEqual(F.build(e, F.meta(), inner: 9001 - hlen).len, 0, name)
+            XCTAssertEqual(Int(F.be16(h, 16)), 65535, "\(name): IPv4 length of the largest copy")
+            XCTAssertEqual(F.build(e, F.meta(), inner: largest + 1).len, 0, name)
             XCTAssertEqual(F.build(e, F.meta(), inner: Int(UInt32.max)).len, 0, name)
         }
     }

@@ -1,6 +1,7 @@
-/* Mirror copies: truncated copies of selected packets, encapsulated for a collector and sent
- * on the worker's own TX queue of the mirror port. Never blocks, never retries: a full queue or
- * an empty pool drops the copy and counts it. Production mbufs are only read. */
+/* Mirror copies: copies of selected packets (whole, chained when larger than one mbuf, or cut
+ * to a snaplen), encapsulated for a collector and sent on the worker's own TX queue of the
+ * mirror port. Never blocks, never retries: a full queue or an empty pool drops the copy and
+ * counts it. Production mbufs are only read. */
 #ifndef BMA_MIRROR_H
 #define BMA_MIRROR_H
 
@@ -59,6 +60,7 @@ typedef struct bma_encap {
     uint16_t udp_dst_port;/* 0 = the encapsulation's standard port */
     uint8_t ttl;
     uint8_t dscp;
+    uint16_t max_segs;    /* segments the mirror port sends in one frame; 0 = the shim's default */
 } bma_encap_t;
 
 /* Drop counters of one worker's mirror path (single writer). */
@@ -67,8 +69,18 @@ typedef struct bma_mirror_stats {
     uint64_t sent_bytes;
     uint64_t nombuf;      /* mirror pool empty */
     uint64_t ringfull;    /* mirror TX queue full */
-    uint64_t too_big;     /* the encapsulated copy would not fit one mbuf */
+    uint64_t too_big;     /* the copy cannot be encapsulated (no collector, unknown kind) */
 } bma_mirror_stats_t;
+
+/* What a port can carry, read once at startup (bma_port_limits.c). */
+typedef struct bma_port_limits {
+    uint32_t mtu;           /* the port's MTU (IP packet, no Ethernet header) */
+    uint32_t max_rx_pktlen; /* the largest frame it receives; UINT32_MAX when unbounded */
+    uint32_t nb_seg_max;    /* segments one TX frame may have */
+} bma_port_limits_t;
+
+/* Fills `out` for `port`; returns 0, or -1 with bma_last_error() set. */
+int bma_port_limits(uint16_t port, bma_port_limits_t *out);
 
 /* Copies mbufs[i] for i < n (at most snaplen bytes each, from every segment), adds the
  * encapsulation with meta[i], and sends the copies on (port, queue). The originals are untouched
@@ -78,13 +90,17 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
                          const bma_mirror_meta_t *meta, uint16_t n, bma_mirror_stats_t *stats);
 
 /* Writes the encapsulation headers for a copy of `inner_len` bytes into out[0..cap); returns the
- * header length, or 0 when it cannot (cap too small, no collector, unknown kind, outer frame over
- * 9000 bytes; and for BMA_ENCAP_NONE, whose header is empty). Pure: no DPDK, used by the mirror and by tests.
+ * header length, or 0 when it cannot (cap too small, no collector, unknown kind, an outer IPv4
+ * datagram over 65,535 bytes; and for BMA_ENCAP_NONE, whose header is empty). Pure: no DPDK, used by the mirror and by tests.
  * `orig_len` is the original frame length (for the metadata). */
 uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta,
                          uint32_t inner_len, uint32_t orig_len, uint8_t *out, uint32_t cap);
 
 /* Length of the headers bma_encap_build writes for this encapsulation. */
 uint32_t bma_encap_header_len(const bma_encap_t *encap);
+
+/* The longest copy this encapsulation can carry (the outer IPv4 length is 16 bits); UINT32_MAX
+ * for BMA_ENCAP_NONE. */
+uint32_t bma_encap_max_inner(const bma_encap_t *encap);
 
 #endif

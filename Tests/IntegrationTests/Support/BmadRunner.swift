@@ -19,9 +19,11 @@ struct BmadConfiguration {
     var workers: [Int]? = nil
     var mempool: (mbufs: Int, cache: Int, dataRoom: Int)? = nil
     var queues: (rx: Int, tx: Int)? = nil
+    /// More top-level YAML (a `mirror:` block, `detection:`), written as is.
+    var extraYAML = ""
 
     var yaml: String {
-        var out = "uplink: \(quote(uplink))\n"
+        var out = "uplink: \(quote(uplink))\n" + extraYAML
         if let mirror { out += "mirror: \(quote(mirror))\n" }
         if let workers { out += "workers: [\(workers.map(String.init).joined(separator: ", "))]\n" }
         if let mempool { out += "mempool: {mbufs: \(mempool.mbufs), cache: \(mempool.cache), data_room: \(mempool.dataRoom)}\n" }

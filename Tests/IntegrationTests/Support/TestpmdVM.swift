@@ -24,6 +24,9 @@ final class TestpmdVM {
         var infiniteRx = false
         var mbufs = 4096
         var memoryMB = 256
+        /// More virtio_user devargs (",mrg_rxbuf=1") and testpmd options.
+        var virtioArgs = ""
+        var testpmdArgs: [String] = []
     }
 
     /// testpmd's `Forward statistics for port N` block.
@@ -48,9 +51,9 @@ final class TestpmdVM {
         let args = [
             "-l", "0,1", "--main-lcore", "1", "--file-prefix", prefix, "--no-pci", "--single-file-segments",
             "-m", "\(options.memoryMB)",
-            "--vdev", "virtio_user0,path=\(socket),queues=1", "--vdev", pcap,
+            "--vdev", "virtio_user0,path=\(socket),queues=1\(options.virtioArgs)", "--vdev", pcap,
             "--", "--no-mlockall", "--total-num-mbufs=\(options.mbufs)", "--no-flush-rx", "-i",
-        ]
+        ] + options.testpmdArgs
         child = try ChildProcess(name: name, executable: testpmd, arguments: args, directory: scratch.path, stdinPipe: true)
         let prefix = prefix
         child.afterExit.append { DPDKRuntime.removeFiles(prefix: prefix) }
