@@ -47,7 +47,7 @@ extension Dataplane {
         guard let mi = mirrorIndex else { return [] }
         let inputs = ports.indices.filter { $0 != mi }.map { ports[$0].portId }
         let encap = Dataplane.encap(setup.mirror, sourceMAC: ports[mi].mac)
-        return MirrorPathCheck.warning(encap: encap, encapsulation: setup.mirror.encapsulation.rawValue,
+        return MirrorPathCheck.warning(encap: encap, encapsulation: setup.mirror.encapsulation.name,
                                        mirror: ports[mi].portId, inputs: inputs).map { [$0] } ?? []
     }
 }
