@@ -35,7 +35,10 @@ let package = Package(
         .target(name: "BMAContract", swiftSettings: optimize),
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
         .target(name: "Dataplane", dependencies: ["CDPDK", "BMAContract"], swiftSettings: optimize),
-        .target(name: "Control", dependencies: ["BMAContract", "Yams"]),
+        // What every tool needs to talk to bmad or the analyzer: protocol, socket, client, state files.
+        .target(name: "ControlProtocol", dependencies: ["BMAContract"]),
+        // bmad's configuration file and policy model.
+        .target(name: "Control", dependencies: ["BMAContract", "ControlProtocol", "Yams"]),
         .target(name: "PacketCapture", dependencies: ["BMAContract"]),
         .target(name: "Analysis", dependencies: [
             "BMAContract", "PacketCapture",
@@ -43,12 +46,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "CDPDK", "PacketCapture"], swiftSettings: optimize),
+        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "PacketCapture"], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
-            "BMAContract", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BMAContract", "Control", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-analyzer", dependencies: [
-            "Analysis", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Analysis", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-scenario", dependencies: [
             "PacketCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,8 +59,8 @@ let package = Package(
         .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
         .testTarget(name: "BMAContractTests", dependencies: ["BMAContract", "CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "BMAContract"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "ControlProtocol", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "BMAContract"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "ControlProtocol", "BMAContract"]),
     ]
 )

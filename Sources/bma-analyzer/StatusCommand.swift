@@ -1,6 +1,6 @@
 import Analysis
 import ArgumentParser
-import Control
+import ControlProtocol
 import Foundation
 
 struct StatusCommand: ParsableCommand {

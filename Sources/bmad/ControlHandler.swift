@@ -73,7 +73,7 @@ final class ControlHandler {
     private func dispatch(_ method: String, _ p: Params) throws -> JSONValue {
         switch method {
         case "status": return status()
-        case "stats": return JSONBridge.value(dataplane.snapshot())
+        case "stats": return Self.json(dataplane.snapshot())
         case "vm.list": return vmList()
         case "vm.show": return try vmShow(try vm(p))
         case "baseline.show": return try baselineShow(try vm(p))
@@ -89,13 +89,13 @@ final class ControlHandler {
         case "baseline.export":
             let i = try vm(p)
             guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
-            return ["vm": .string(name(i)), "baseline": JSONBridge.value(doc)]
+            return ["vm": .string(name(i)), "baseline": Self.json(doc)]
         case "baseline.import": return try baselineImport(p)
         case "policy.list": return policyList()
         case "policy.show":
             let id = try p.int("id", in: 1...65535)
             guard let policy = policies.policy(id: UInt16(id)) else { throw ControlError(.notFound, "no policy with id \(id)") }
-            return JSONBridge.value(data: policy.jsonData())
+            return policy.json
         case "policy.add", "policy.update": return try policyChange(method, p)
         case "policy.remove":
             let id = try p.int("id", in: 1...65535)
@@ -106,8 +106,8 @@ final class ControlHandler {
         case "policy.replace":
             let list = try p.array("policies")
             let parsed: [Policy]
-            do { parsed = try Policy.list(json: try JSONSerialization.jsonObject(with: JSONBridge.data(.array(list)))) } catch let e as PolicyError {
-                throw Self.map(e)
+            do { parsed = try Policy.list(json: .array(list)) } catch {
+                throw Self.map(error)
             }
             var next = policies
             do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
@@ -169,7 +169,7 @@ final class ControlHandler {
 
     private func vmShow(_ i: Int) throws -> JSONValue {
         let s = dataplane.snapshot()
-        guard case .object(var o) = JSONBridge.value(s.vms[i]) else { return .null }
+        guard case .object(var o) = Self.json(s.vms[i]) else { return .null }
         if let st = dataplane.vmState(i) {
             o["learning_now"] = .bool(st.learning)
             o["frozen"] = .bool(st.frozen)
@@ -180,7 +180,7 @@ final class ControlHandler {
             }
         }
         if let port = s.ports.first(where: { $0.role == "vm" && $0.name == name(i) }) {
-            o["port"] = JSONBridge.value(port)
+            o["port"] = Self.json(port)
         }
         return .object(o)
     }
@@ -210,7 +210,7 @@ final class ControlHandler {
         let i = try vm(p)
         let raw = try p.required("baseline")
         let doc: BaselineDocument
-        do { doc = try JSONBridge.decode(BaselineDocument.self, from: raw) } catch {
+        do { doc = try raw.decode(as: BaselineDocument.self) } catch {
             throw ControlError(.invalidParams, "baseline: not a baseline document (\(error))")
         }
         do { try dataplane.importBaseline(vm: i, doc) } catch {
@@ -222,7 +222,7 @@ final class ControlHandler {
     // MARK: Policies
 
     private func policyList() -> JSONValue {
-        let list = policies.policies.map { JSONBridge.value(data: $0.jsonData()) }
+        let list = policies.policies.map(\.json)
         return ["generation": .number(Double(policies.generation)), "policies": .array(list)]
     }
 
@@ -230,18 +230,16 @@ final class ControlHandler {
         let adding = method == "policy.add"
         var policy: Policy
         do {
-            let object = try JSONSerialization.jsonObject(with: JSONBridge.data(.object(p.values)))
-            guard let dict = object as? [String: Any] else { throw ControlError(.invalidParams, "params must be a policy object") }
-            policy = try Policy(json: dict, idRequired: !adding)
-        } catch let e as PolicyError {
-            throw Self.map(e)
+            policy = try Policy(json: .object(p.values), idRequired: !adding)
+        } catch {
+            throw Self.map(error)
         }
         var next = policies
         do {
             policy = adding ? try next.add(policy) : try next.update(policy)
         } catch { throw Self.map(error) }
         try commit(next)
-        return JSONBridge.value(data: policy.jsonData())
+        return policy.json
     }
 
     /// Saves, then publishes, then keeps the new set. A save failure changes nothing.
@@ -257,6 +255,9 @@ final class ControlHandler {
         dataplane.publishPolicies(PolicyCompiler.compile(next, vms: dataplane.setup.vms))
         policies = next
     }
+
+    /// An Encodable answer (a snapshot, a document) as a protocol value.
+    static func json<T: Encodable>(_ value: T) -> JSONValue { (try? JSONValue(encoding: value)) ?? .null }
 
     static func map(_ error: Error) -> ControlError {
         guard let e = error as? PolicyError else { return ControlError(.internal, "\(error)") }

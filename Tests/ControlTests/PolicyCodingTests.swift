@@ -14,26 +14,26 @@ final class PolicyCodingTests: XCTestCase {
                              stickySeconds: 30, preTriggerPackets: 8, encapsulation: "geneve"))
 
     func testEncodingUsesContractNames() throws {
-        let o = Self.full.jsonObject()
+        let o = try XCTUnwrap(Self.full.json.objectValue)
         XCTAssertEqual(Set(o.keys), ["id", "name", "priority", "match", "action"])
-        let m = try XCTUnwrap(o["match"] as? [String: Any])
+        let m = try XCTUnwrap(o["match"]?.objectValue)
         XCTAssertEqual(Set(m.keys), ["vms", "src_cidr", "dst_cidr", "vlan", "protocol", "src_ports", "dst_ports",
                                      "size_min", "size_max", "direction"])
-        XCTAssertEqual(m["src_cidr"] as? String, "10.0.0.0/8")
-        XCTAssertEqual(m["protocol"] as? String, "udp")
-        XCTAssertEqual(m["dst_ports"] as? String, "53,853")
-        XCTAssertEqual(m["direction"] as? String, "both")
-        let a = try XCTUnwrap(o["action"] as? [String: Any])
+        XCTAssertEqual(m["src_cidr"], "10.0.0.0/8")
+        XCTAssertEqual(m["protocol"], "udp")
+        XCTAssertEqual(m["dst_ports"], "53,853")
+        XCTAssertEqual(m["direction"], "both")
+        let a = try XCTUnwrap(o["action"]?.objectValue)
         XCTAssertEqual(Set(a.keys), ["mirror", "sensitivity", "snaplen", "rate_limit", "sticky_seconds",
                                      "pre_trigger_packets", "encapsulation"])
-        XCTAssertEqual(a["mirror"] as? String, "always")
-        XCTAssertEqual((a["rate_limit"] as? [String: Any])?["packets_per_second"] as? Double, 1000)
+        XCTAssertEqual(a["mirror"], "always")
+        XCTAssertEqual(a["rate_limit"]?["packets_per_second"], 1000)
 
-        let minimal = Policy(id: 3).jsonObject()
+        let minimal = try XCTUnwrap(Policy(id: 3).json.objectValue)
         XCTAssertEqual(Set(minimal.keys), ["id", "priority", "match", "action"])
-        XCTAssertEqual(minimal["match"] as? [String: String], ["direction": "out"])
-        XCTAssertEqual(minimal["action"] as? [String: String], ["mirror": "on-anomaly"])
-        XCTAssertEqual(Policy(id: 1, match: PolicyMatch(protocol: .ip(47))).jsonObject()["match"].flatMap { ($0 as? [String: Any])?["protocol"] } as? Int, 47)
+        XCTAssertEqual(minimal["match"], ["direction": "out"])
+        XCTAssertEqual(minimal["action"], ["mirror": "on-anomaly"])
+        XCTAssertEqual(Policy(id: 1, match: PolicyMatch(protocol: .ip(47))).json["match"]?["protocol"], 47)
     }
 
     func testRoundTrips() throws {
@@ -42,11 +42,11 @@ final class PolicyCodingTests: XCTestCase {
                                action: PolicyAction(mirror: .never, rateLimit: .init(bytesPerSecond: 0.25)))]
         for p in policies {
             XCTAssertEqual(try Policy(jsonData: p.jsonData()), p)
-            XCTAssertEqual(try Policy(json: p.jsonObject()), p)
+            XCTAssertEqual(try Policy(json: p.json), p)
             XCTAssertEqual(try JSONDecoder().decode(Policy.self, from: JSONEncoder().encode(p)), p)
         }
         // an unassigned id is left out
-        XCTAssertNil(Policy(priority: 3).jsonObject()["id"])
+        XCTAssertNil(Policy(priority: 3).json["id"])
     }
 
     func testDecodableThrowsPolicyErrorWithTheCodingPath() throws {
@@ -70,7 +70,7 @@ final class PolicyCodingTests: XCTestCase {
             XCTAssertEqual(($0 as? PolicyError)?.field, "policies[1].id")
         }
         XCTAssertThrowsError(try Policy.list(json: ["id": 1])) { XCTAssertEqual(($0 as? PolicyError)?.field, "policies") }
-        XCTAssertThrowsError(try Policy.list(json: [["id": 1, "match": ["when": Date()]]])) {
+        XCTAssertThrowsError(try Policy.list(json: [["id": 1, "match": ["when": "now"]]])) {
             XCTAssertEqual(($0 as? PolicyError)?.field, "policies[0].match.when")
         }
     }

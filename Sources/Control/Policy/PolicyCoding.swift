@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 
 /// `Codable` in the contract's snake_case fields. Decoding goes through the same validator as
@@ -6,7 +7,7 @@ import Foundation
 /// absent optional fields and always writes `priority`, `match.direction` and `action.mirror`.
 extension Policy: Codable {
     public init(from decoder: any Decoder) throws {
-        let tree = try decoder.singleValueContainer().decode(PolicyJSON.self)
+        let tree = try decoder.singleValueContainer().decode(JSONValue.self)
         let optional = decoder.userInfo[.policyIDOptional] as? Bool ?? false
         try self.init(tree: tree, path: policyPath(decoder.codingPath), idRequired: !optional)
     }
@@ -24,10 +25,8 @@ extension Policy: Codable {
         try c.encode(action, forKey: .action)
     }
 
-    /// The policy as a JSON object (for embedding in a response).
-    public func jsonObject() -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: jsonData())) as? [String: Any] ?? [:]
-    }
+    /// The policy as a JSON value (for embedding in a response).
+    public var json: JSONValue { (try? JSONValue.parse(jsonData())) ?? [:] }
 
     /// The policy as compact JSON text with sorted keys.
     public func jsonData() -> Data {

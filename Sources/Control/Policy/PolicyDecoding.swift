@@ -1,3 +1,4 @@
+import ControlProtocol
 import BMAContract
 import Foundation
 
@@ -5,24 +6,24 @@ import Foundation
 /// path (`match.dst_cidr`, `policies[2].action.mirror`); unknown fields are rejected; every
 /// value is range-checked by `Policy.validate`.
 extension Policy {
-    /// From JSONSerialization output (or an equivalent dictionary built by hand). With
-    /// `idRequired: false` (`policy.add`) a missing id is `Policy.unassignedID`.
-    public init(json: [String: Any], idRequired: Bool = true) throws(PolicyError) {
-        try self.init(tree: PolicyJSON(any: json, field: ""), path: "", idRequired: idRequired)
+    /// From a JSON object (a request's params). With `idRequired: false` (`policy.add`) a
+    /// missing id is `Policy.unassignedID`.
+    public init(json: JSONValue, idRequired: Bool = true) throws(PolicyError) {
+        try self.init(tree: json, path: "", idRequired: idRequired)
     }
 
     /// From JSON text.
     public init(jsonData: Data, idRequired: Bool = true) throws(PolicyError) {
-        try self.init(tree: PolicyJSON(data: jsonData), path: "", idRequired: idRequired)
+        try self.init(tree: JSONValue(policyText: jsonData), path: "", idRequired: idRequired)
     }
 
     /// A list of policies (`policy.replace`'s `policies`), each with an id; errors are named
     /// `field[i]...`.
-    public static func list(json: Any, field: String = "policies") throws(PolicyError) -> [Policy] {
-        try list(tree: PolicyJSON(any: json, field: field), path: field)
+    public static func list(json: JSONValue, field: String = "policies") throws(PolicyError) -> [Policy] {
+        try list(tree: json, path: field)
     }
 
-    static func list(tree: PolicyJSON, path: String) throws(PolicyError) -> [Policy] {
+    static func list(tree: JSONValue, path: String) throws(PolicyError) -> [Policy] {
         guard case .array(let items) = tree else { throw PolicyError(field: path, "must be a list of policies, not \(tree.kindText)") }
         var out: [Policy] = []
         out.reserveCapacity(items.count)
@@ -32,7 +33,7 @@ extension Policy {
         return out
     }
 
-    init(tree: PolicyJSON, path: String, idRequired: Bool) throws(PolicyError) {
+    init(tree: JSONValue, path: String, idRequired: Bool) throws(PolicyError) {
         var f = try PolicyFields(tree, path: path, what: "a policy")
         self.init()
         if let id = try f.integer("id", in: PolicyLimits.id) { self.id = UInt16(id) }
@@ -132,7 +133,7 @@ extension PolicyFields {
 }
 
 extension VMReference {
-    init(_ v: PolicyJSON, field: String) throws(PolicyError) {
+    init(_ v: JSONValue, field: String) throws(PolicyError) {
         switch v {
         case .string(let n): self = .name(n)
         case .number:
@@ -144,7 +145,7 @@ extension VMReference {
 }
 
 extension PolicyProtocol {
-    init(_ v: PolicyJSON, field: String) throws(PolicyError) {
+    init(_ v: JSONValue, field: String) throws(PolicyError) {
         switch v {
         case .number:
             self = .ip(UInt8(try PolicyFields.integer(v, field, in: PolicyLimits.protocolNumber)))

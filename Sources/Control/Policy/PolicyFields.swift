@@ -1,11 +1,12 @@
+import ControlProtocol
 /// Reads typed fields from a JSON object, remembering which keys were read so that unknown keys
 /// (usually typos) are reported instead of silently ignored. A null value counts as absent.
 struct PolicyFields {
-    let object: [String: PolicyJSON]
+    let object: [String: JSONValue]
     let path: String
     private var used: Set<String> = []
 
-    init(_ value: PolicyJSON, path: String, what: String) throws(PolicyError) {
+    init(_ value: JSONValue, path: String, what: String) throws(PolicyError) {
         guard case .object(let o) = value else {
             throw PolicyError(field: path, "must be \(what) (a JSON object), not \(value.kindText)")
         }
@@ -15,7 +16,7 @@ struct PolicyFields {
 
     func field(_ key: String) -> String { policyField(path, key) }
 
-    mutating func value(_ key: String) -> PolicyJSON? {
+    mutating func value(_ key: String) -> JSONValue? {
         used.insert(key)
         guard let v = object[key], v != .null else { return nil }
         return v
@@ -32,7 +33,7 @@ struct PolicyFields {
         return try PolicyFields.integer(v, field(key), in: range)
     }
 
-    static func integer(_ v: PolicyJSON, _ field: String, in range: ClosedRange<Int>) throws(PolicyError) -> Int {
+    static func integer(_ v: JSONValue, _ field: String, in range: ClosedRange<Int>) throws(PolicyError) -> Int {
         guard case .number(let d) = v, d == d.rounded(), abs(d) < 1e15 else {
             throw PolicyError(field: field, "must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(v.text)")
         }
@@ -56,7 +57,7 @@ struct PolicyFields {
         return try PolicyFields(v, path: field(key), what: what)
     }
 
-    mutating func array(_ key: String) throws(PolicyError) -> [PolicyJSON]? {
+    mutating func array(_ key: String) throws(PolicyError) -> [JSONValue]? {
         guard let v = value(key) else { return nil }
         guard case .array(let a) = v else { throw PolicyError(field: field(key), "must be a list, not \(v.kindText)") }
         return a
@@ -71,7 +72,7 @@ struct PolicyFields {
     }
 }
 
-extension PolicyJSON {
+extension JSONValue {
     /// A short rendering of the value for messages: `'abc'`, `12.5`, `true`, `a list`.
     var text: String {
         switch self {

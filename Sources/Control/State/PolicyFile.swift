@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 
 /// The policy set saved in the state directory (`policies.json`):
@@ -55,7 +56,7 @@ public struct PolicyFile: Sendable {
 
     /// Parses and validates a file's content; errors name the field (`policies[2].match.vlan`).
     public static func decode(_ data: Data) throws(PolicyError) -> PolicySet {
-        var f = try PolicyFields(PolicyJSON(data: data), path: "", what: "a policy file")
+        var f = try PolicyFields(JSONValue(policyText: data), path: "", what: "a policy file")
         guard let fmt = try f.string("format") else { throw PolicyError(field: "format", "is required ('\(format)')") }
         guard fmt == format else { throw PolicyError(field: "format", "'\(fmt)' is not '\(format)'") }
         guard let v = try f.integer("version", in: 1...Int(Int32.max)) else { throw PolicyError(field: "version", "is required") }

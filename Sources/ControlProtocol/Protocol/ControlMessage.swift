@@ -96,14 +96,14 @@ public struct ControlResponse: Sendable, Equatable {
     /// The response as one line, newline included, `id` first as in the protocol's examples.
     public func encodedLine() -> [UInt8] {
         var out = Array(#"{"id":"#.utf8)
-        JSONWriter.write(id ?? .null, to: &out)
+        out += (id ?? .null).encodedBytes()
         switch outcome {
         case .success(let result):
             out.append(contentsOf: #","result":"#.utf8)
-            JSONWriter.write(result, to: &out)
+            out += result.encodedBytes()
         case .failure(let error):
             out.append(contentsOf: #","error":"#.utf8)
-            JSONWriter.write(error.json, to: &out)
+            out += error.json.encodedBytes()
         }
         out.append(contentsOf: "}\n".utf8)
         return out

@@ -3,18 +3,19 @@ import Foundation
 extension JSONValue: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
+        // The likely kinds first: every failed attempt costs a thrown error.
         if c.decodeNil() {
             self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d)
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
         } else if let o = try? c.decode([String: JSONValue].self) {
             self = .object(o)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
         } else {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
         }
@@ -41,8 +42,7 @@ extension JSONValue: Codable {
 
     /// Converts any `Encodable` (e.g. a status struct) to a `JSONValue`.
     public init<T: Encodable>(encoding value: T) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try JSONValue.parse(Array(data))
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 
     /// Decodes this value as a `Decodable` type.
