@@ -58,6 +58,7 @@ let package = Package(
         ]),
         .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
         .testTarget(name: "BMAContractTests", dependencies: ["BMAContract", "CDPDK"]),
+        .testTarget(name: "bmadTests", dependencies: ["bmad", "Dataplane", "Control", "CDPDK", "BMAContract"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "ControlProtocol", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),

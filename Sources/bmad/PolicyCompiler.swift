@@ -21,6 +21,7 @@ enum PolicyCompiler {
                 if i < 256 { r.allowVM(i) }
             }
         }
+        r.needsAddresses = m.srcCIDR != nil || m.dstCIDR != nil
         if let c = m.srcCIDR {
             r.srcMaskHi = c.maskHi
             r.srcMaskLo = c.maskLo

@@ -16,7 +16,9 @@ public struct PolicyRule: Sendable {
     public var vmBits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     public var srcHi: UInt64 = 0, srcLo: UInt64 = 0, srcMaskHi: UInt64 = 0, srcMaskLo: UInt64 = 0
     public var dstHi: UInt64 = 0, dstLo: UInt64 = 0, dstMaskHi: UInt64 = 0, dstMaskLo: UInt64 = 0
-    /// -1 = any VLAN; else the outer VLAN id that must be present.
+    /// A network is given: only IP and ARP frames have addresses (`::/0` must not match LLDP).
+    public var needsAddresses = false
+    /// -1 = any VLAN; else the outer tag's VLAN id, 0 for untagged (and priority-tagged) frames.
     public var vlan: Int32 = -1
     /// -1 = any protocol; 0x10000 | ethertype-like codes are not used: ARP is 0x806.
     public var proto: Int32 = -1
@@ -64,9 +66,13 @@ public struct PolicyRule: Sendable {
             let word = element(vmBits, vm >> 6, UInt64.self)
             if word & (1 << UInt64(vm & 63)) == 0 { return false }
         }
+        if needsAddresses {
+            let l3 = p.pointee.l3
+            if l3 != UInt8(BMA_L3_IPV4) && l3 != UInt8(BMA_L3_IPV6) && l3 != UInt8(BMA_L3_ARP) { return false }
+        }
         if (p.pointee.src_ip_hi & srcMaskHi) != srcHi || (p.pointee.src_ip_lo & srcMaskLo) != srcLo { return false }
         if (p.pointee.dst_ip_hi & dstMaskHi) != dstHi || (p.pointee.dst_ip_lo & dstMaskLo) != dstLo { return false }
-        if vlan >= 0 && (p.pointee.vlan_count == 0 || Int32(p.pointee.vlan_tci.0 & 0x0fff) != vlan) { return false }
+        if vlan >= 0 && Int32(p.pointee.vlan_count == 0 ? 0 : p.pointee.vlan_tci.0 & 0x0fff) != vlan { return false }
         if proto >= 0 {
             let l3 = p.pointee.l3
             if proto == PolicyRule.protoARP {
@@ -76,7 +82,9 @@ public struct PolicyRule: Sendable {
             }
         }
         if srcPorts.count > 0 || dstPorts.count > 0 {
-            guard p.pointee.flags & UInt16(BMA_PF_L4) != 0 else { return false }
+            // Ports are TCP's and UDP's: ICMP's valid L4 header carries none.
+            let proto = p.pointee.ip_proto
+            guard p.pointee.flags & UInt16(BMA_PF_L4) != 0, proto == 6 || proto == 17 else { return false }
             if !srcPorts.contains(p.pointee.src_port) || !dstPorts.contains(p.pointee.dst_port) { return false }
         }
         let size = p.pointee.pkt_len
