@@ -13,7 +13,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run("baseline.show", ["vm": VMArgument.json(vm)]) { Output.lines(BaselineView.lines($0)) }
+            try global.run(.baselineShow, ["vm": VMArgument.json(vm)]) { Output.lines(BaselineView.lines($0)) }
         }
     }
 
@@ -24,7 +24,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run("baseline.freeze", ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
+            try global.run(.baselineFreeze, ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
         }
     }
 
@@ -34,7 +34,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run("baseline.unfreeze", ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
+            try global.run(.baselineUnfreeze, ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
         }
     }
 
@@ -45,7 +45,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run("baseline.reset", ["vm": VMArgument.json(vm)]) { result in
+            try global.run(.baselineReset, ["vm": VMArgument.json(vm)]) { result in
                 Output.line("baseline of \(BaselineView.who(result, vm)) reset: it learns again from its next packet")
             }
         }
@@ -62,7 +62,7 @@ struct BaselineCommand: ParsableCommand {
         var output: String?
 
         func run() throws {
-            let result = try global.session().call("baseline.export", ["vm": VMArgument.json(vm)])
+            let result = try global.session().call(.baselineExport, ["vm": VMArgument.json(vm)])
             let document = result["baseline"] ?? result
             if let output {
                 try JSONInput.write(PrettyJSON.text(document) + "\n", to: output)
@@ -90,7 +90,7 @@ struct BaselineCommand: ParsableCommand {
             guard document.objectValue != nil else {
                 throw BmactlFailure.usage("\(input ?? "stdin"): a baseline document is a JSON object, got \(document.typeName)")
             }
-            try global.run("baseline.import", ["vm": VMArgument.json(vm), "baseline": document]) { result in
+            try global.run(.baselineImport, ["vm": VMArgument.json(vm), "baseline": document]) { result in
                 Output.line("baseline of \(BaselineView.who(result, vm)) imported")
             }
         }

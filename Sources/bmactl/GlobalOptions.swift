@@ -29,7 +29,7 @@ struct GlobalOptions: ParsableArguments {
     func session() -> Session { Session(path: socketPath, timeout: timeout) }
 
     /// Calls `method` once and prints the result: as JSON with `--json`, else through `human`.
-    func run(_ method: String, _ params: [String: JSONValue] = [:], human: (JSONValue) -> Void) throws {
+    func run(_ method: BmadMethod, _ params: [String: JSONValue] = [:], human: (JSONValue) -> Void) throws {
         let result = try session().call(method, params)
         if json { Output.json(result) } else { human(result) }
     }
@@ -46,7 +46,7 @@ final class Session {
         self.timeout = timeout
     }
 
-    func call(_ method: String, _ params: [String: JSONValue] = [:]) throws(BmactlFailure) -> JSONValue {
+    func call(_ method: BmadMethod, _ params: [String: JSONValue] = [:]) throws(BmactlFailure) -> JSONValue {
         do {
             if client == nil { client = try ControlClient(path: path, timeout: timeout) }
             return try client!.call(method, params: params)

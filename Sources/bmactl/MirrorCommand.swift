@@ -49,7 +49,7 @@ struct MirrorCommand: ParsableCommand {
         func run() throws {
             var params: [String: JSONValue] = ["vm": VMArgument.json(vm), "seconds": .number(seconds)]
             if let flow { params["flow"] = try Self.flowJSON(flow) }
-            try global.run("mirror.force", params) { result in
+            try global.run(.mirrorForce, params) { result in
                 guard result["until"] != nil else { return Output.lines(KeyValueText.lines(result)) }
                 let who = result["vm"].map(Field.text) ?? vm
                 let what = flow == nil ? "all traffic of \(who)" : "flow \(flow!) of \(who)"

@@ -11,7 +11,7 @@ struct PolicyCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run("policy.list") { Output.lines(PolicyView.list($0)) }
+            try global.run(.policyList) { Output.lines(PolicyView.list($0)) }
         }
     }
 
@@ -21,7 +21,7 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy id.") var id: Int
 
         func run() throws {
-            try global.run("policy.show", ["id": .number(Double(id))]) { Output.lines(PolicyView.show($0)) }
+            try global.run(.policyShow, ["id": .number(Double(id))]) { Output.lines(PolicyView.show($0)) }
         }
     }
 
@@ -44,7 +44,7 @@ struct PolicyCommand: ParsableCommand {
             var policy: [String: JSONValue] = [:]
             if file != nil || flags.isEmpty { policy = try PolicyInput.object(file) }
             policy = flags.apply(to: policy)
-            try global.run("policy.add", policy) { result in
+            try global.run(.policyAdd, policy) { result in
                 Output.line("policy \(Field.text(result["id"])) added")
                 Output.lines(PolicyView.show(result))
             }
@@ -75,11 +75,11 @@ struct PolicyCommand: ParsableCommand {
                 guard let id = flags.id else {
                     throw ValidationError("policy update from flags needs --id (or the policy JSON from --file or stdin)")
                 }
-                policy = try session.call("policy.show", ["id": .number(Double(id))]).objectValue ?? [:]
+                policy = try session.call(.policyShow, ["id": .number(Double(id))]).objectValue ?? [:]
             }
             policy = flags.apply(to: policy)
             guard policy["id"] != nil else { throw BmactlFailure.usage("policy update: the policy has no id (give --id)") }
-            let result = try session.call("policy.update", policy)
+            let result = try session.call(.policyUpdate, policy)
             if global.json { return Output.json(result) }
             Output.line("policy \(Field.text(result["id"] ?? policy["id"])) updated")
             Output.lines(PolicyView.show(result))
@@ -92,7 +92,7 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy id.") var id: Int
 
         func run() throws {
-            try global.run("policy.remove", ["id": .number(Double(id))]) { result in
+            try global.run(.policyRemove, ["id": .number(Double(id))]) { result in
                 Output.line("policy \(result["id"].map(Field.text) ?? String(id)) removed")
             }
         }
@@ -117,7 +117,7 @@ struct PolicyCommand: ParsableCommand {
             } else {
                 throw BmactlFailure.usage("\(file ?? "stdin"): expected a JSON array of policies or {\"policies\": [...]}, got \(input.typeName)")
             }
-            try global.run("policy.replace", ["policies": policies]) { result in
+            try global.run(.policyReplace, ["policies": policies]) { result in
                 guard result["count"] != nil || result["generation"] != nil else {
                     return Output.lines(KeyValueText.lines(result))
                 }

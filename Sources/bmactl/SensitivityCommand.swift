@@ -38,7 +38,7 @@ struct SensitivityCommand: ParsableCommand {
         func run() throws {
             var params: [String: JSONValue] = ["value": .number(value)]
             if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run("sensitivity.set", params, human: SensitivityCommand.show)
+            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
         }
     }
 
@@ -55,7 +55,7 @@ struct SensitivityCommand: ParsableCommand {
         func run() throws {
             var params: [String: JSONValue] = ["reset": .bool(true)]
             if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run("sensitivity.set", params, human: SensitivityCommand.show)
+            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
         }
     }
 }

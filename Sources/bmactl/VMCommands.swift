@@ -11,7 +11,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run("vm.list") { Output.lines(VMView.list($0)) }
+            try global.run(.vmList) { Output.lines(VMView.list($0)) }
         }
     }
 
@@ -25,7 +25,7 @@ struct VMCommand: ParsableCommand {
         var vm: String
 
         func run() throws {
-            try global.run("vm.show", ["vm": VMArgument.json(vm)]) { Output.lines(VMView.show($0)) }
+            try global.run(.vmShow, ["vm": VMArgument.json(vm)]) { Output.lines(VMView.show($0)) }
         }
     }
 }

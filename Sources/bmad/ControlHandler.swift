@@ -70,40 +70,41 @@ final class ControlHandler {
         }
     }
 
-    private func dispatch(_ method: String, _ p: Params) throws -> JSONValue {
+    private func dispatch(_ methodName: String, _ p: Params) throws -> JSONValue {
+        guard let method = BmadMethod(rawValue: methodName) else { throw ControlError.methodNotFound(methodName) }
         switch method {
-        case "status": return status()
-        case "stats": return Self.json(dataplane.snapshot())
-        case "vm.list": return vmList()
-        case "vm.show": return try vmShow(try vm(p))
-        case "baseline.show": return try baselineShow(try vm(p))
-        case "baseline.freeze", "baseline.unfreeze":
+        case .status: return status()
+        case .stats: return Self.json(dataplane.snapshot())
+        case .vmList: return vmList()
+        case .vmShow: return try vmShow(try vm(p))
+        case .baselineShow: return try baselineShow(try vm(p))
+        case .baselineFreeze, .baselineUnfreeze:
             let i = try vm(p)
-            let frozen = method == "baseline.freeze"
+            let frozen = method == .baselineFreeze
             try answered(dataplane.freezeBaseline(vm: i, frozen))
             return ["vm": .string(name(i)), "frozen": .bool(frozen)]
-        case "baseline.reset":
+        case .baselineReset:
             let i = try vm(p)
             try answered(dataplane.resetBaseline(vm: i))
             return ["vm": .string(name(i))]
-        case "baseline.export":
+        case .baselineExport:
             let i = try vm(p)
             guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
             return ["vm": .string(name(i)), "baseline": Self.json(doc)]
-        case "baseline.import": return try baselineImport(p)
-        case "policy.list": return policyList()
-        case "policy.show":
+        case .baselineImport: return try baselineImport(p)
+        case .policyList: return policyList()
+        case .policyShow:
             let id = try p.int("id", in: 1...65535)
             guard let policy = policies.policy(id: UInt16(id)) else { throw ControlError(.notFound, "no policy with id \(id)") }
             return policy.json
-        case "policy.add", "policy.update": return try policyChange(method, p)
-        case "policy.remove":
+        case .policyAdd, .policyUpdate: return try policyChange(method, p)
+        case .policyRemove:
             let id = try p.int("id", in: 1...65535)
             var next = policies
             do { try next.remove(id: UInt16(id)) } catch { throw Self.map(error) }
             try commit(next)
             return ["id": .number(Double(id))]
-        case "policy.replace":
+        case .policyReplace:
             let list = try p.array("policies")
             let parsed: [Policy]
             do { parsed = try Policy.list(json: .array(list)) } catch {
@@ -113,11 +114,9 @@ final class ControlHandler {
             do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
             try commit(next)
             return ["generation": .number(Double(next.generation)), "count": .number(Double(next.count))]
-        case "sensitivity.set": return try sensitivity(p)
-        case "mirror.force": return try force(p)
-        case "config.show": return configJSON()
-        default:
-            throw ControlError(.methodNotFound, "unknown method '\(method)'")
+        case .sensitivitySet: return try sensitivity(p)
+        case .mirrorForce: return try force(p)
+        case .configShow: return configJSON()
         }
     }
 
@@ -226,8 +225,8 @@ final class ControlHandler {
         return ["generation": .number(Double(policies.generation)), "policies": .array(list)]
     }
 
-    private func policyChange(_ method: String, _ p: Params) throws -> JSONValue {
-        let adding = method == "policy.add"
+    private func policyChange(_ method: BmadMethod, _ p: Params) throws -> JSONValue {
+        let adding = method == .policyAdd
         var policy: Policy
         do {
             policy = try Policy(json: .object(p.values), idRequired: !adding)
