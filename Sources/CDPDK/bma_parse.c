@@ -22,8 +22,11 @@
 #define ETYPE_ARP 0x0806
 #define ETYPE_IPV6 0x86dd
 #define ETYPE_MIN 0x0600 /* below: an 802.3 length field, not an ethertype */
+#define ETYPE_EAPOL 0x888e
+#define ETYPE_LLDP 0x88cc
 
 #define PROTO_ICMP 1
+#define PROTO_IGMP 2
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_ICMPV6 58
@@ -45,6 +48,7 @@ typedef struct {
     uint16_t flags;
     uint8_t proto;
     uint8_t ip; /* the addresses came from an IP header: hash them rather than the MACs */
+    uint8_t hk; /* BMA_HK_* */
 } flow_t;
 
 /* Big-endian loads. memcpy of a constant 4/8 bytes compiles to one unaligned load. */
@@ -94,6 +98,32 @@ HOT int have(uint32_t need, uint32_t limit, uint32_t len, unsigned why, bma_pkt_
     return need <= len;
 }
 
+/* Housekeeping by UDP port (either side: requests and answers). */
+HOT uint8_t udp_housekeeping(uint16_t sp, uint16_t dp)
+{
+    if (sp == 67 || sp == 68 || dp == 67 || dp == 68 || sp == 546 || sp == 547 || dp == 546 || dp == 547)
+        return BMA_HK_DHCP;
+    if (sp == 5353 || dp == 5353 || sp == 1900 || dp == 1900 || sp == 5355 || dp == 5355)
+        return BMA_HK_DISCOVERY;
+    return BMA_HK_NONE;
+}
+
+/* Housekeeping by ICMP (v4 or v6) type. Other types (redirects, timestamps, ...) are not. */
+HOT uint8_t icmp_housekeeping(int v6, uint8_t type)
+{
+    if (!v6)
+        return type == 0 || type == 8 || type == 3 || type == 11 ? BMA_HK_ICMP : BMA_HK_NONE;
+    if (type >= 1 && type <= 3)
+        return BMA_HK_ICMP; /* unreachable, packet too big, time exceeded */
+    if (type == 128 || type == 129)
+        return BMA_HK_ICMP;
+    if (type >= 133 && type <= 137)
+        return BMA_HK_NDP;
+    if (type == 130 || type == 131 || type == 132 || type == 143)
+        return BMA_HK_GROUP; /* MLD */
+    return BMA_HK_NONE;
+}
+
 /* The upper layer at `off`. Headers must lie before `ip_end` (the end of the IP packet, or of
  * the frame when the capture cut it); lengths are checked against `claimed_end`, where the IP
  * header says the packet ends (the same unless the frame is cut short). */
@@ -138,6 +168,9 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         f->src_port = be16(u);
         f->dst_port = be16(u + 2);
         f->flags |= BMA_PF_L4;
+        f->hk = udp_housekeeping(f->src_port, f->dst_port);
+        if (f->src_port == 53 && !(f->flags & BMA_PF_FRAGMENT))
+            f->flags |= BMA_PF_DNS_RESPONSE;
         out->l4_payload = (uint16_t)(claimed_end - off - 8);
         return;
     }
@@ -146,6 +179,7 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         if (!have(off + 4, ip_end, len, BMA_MAL_ICMP_TRUNCATED, out))
             return;
         f->flags |= BMA_PF_L4;
+        f->hk = icmp_housekeeping(icmp_proto == PROTO_ICMPV6, data[off]);
         out->icmp_type = data[off];
         out->icmp_code = data[off + 1];
         out->l4_payload = (uint16_t)(claimed_end - off - 4);
@@ -153,6 +187,8 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
     }
 
     /* Another protocol: its header length is unknown, count everything after the IP header. */
+    if (f->proto == PROTO_IGMP && icmp_proto == PROTO_ICMP)
+        f->hk = BMA_HK_GROUP;
     out->l4_payload = (uint16_t)(claimed_end - off);
 }
 
@@ -402,10 +438,16 @@ void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *o
         break;
     case ETYPE_ARP:
         out->l3 = BMA_L3_ARP;
+        f.hk = BMA_HK_ARP;
         parse_arp(data, len, pkt_len, off, &f, out);
         break;
     default:
         out->l3 = type >= ETYPE_MIN ? BMA_L3_OTHER : BMA_L3_NONE;
+        /* 802.3 frames with a length field carry LLC: STP and the like. */
+        if (type == ETYPE_EAPOL)
+            f.hk = BMA_HK_EAPOL;
+        else if (type == ETYPE_LLDP || type < ETYPE_MIN)
+            f.hk = BMA_HK_L2;
         break;
     }
 
@@ -418,7 +460,18 @@ done:
     out->dst_port = f.dst_port;
     out->ip_proto = f.proto;
     out->flags = f.flags;
+    out->housekeeping = f.hk;
     out->flow_hash = flow_hash(&f, src_mac, dst_mac);
+}
+
+const char *bma_housekeeping_name(unsigned hk)
+{
+    static const char *const names[BMA_HK_COUNT] = {
+        [BMA_HK_NONE] = "none",   [BMA_HK_ARP] = "arp",     [BMA_HK_DHCP] = "dhcp",
+        [BMA_HK_NDP] = "ndp",     [BMA_HK_ICMP] = "icmp",   [BMA_HK_GROUP] = "igmp-mld",
+        [BMA_HK_EAPOL] = "eapol", [BMA_HK_L2] = "l2-control", [BMA_HK_DISCOVERY] = "discovery",
+    };
+    return hk < BMA_HK_COUNT ? names[hk] : "unknown";
 }
 
 const char *bma_malformed_name(unsigned reason)

@@ -5,3 +5,4 @@
 #include "bma_mirror.h"
 #include "bma_chain.h"
 #include "bma_telemetry.h"
+#include "bma_dns.h"

@@ -54,6 +54,21 @@ enum {
     BMA_PF_TIMESTAMP = 1 << 5,    /* ts_ns came from the port (capture time), not the TSC */
     BMA_PF_IP_OPTIONS = 1 << 6,   /* IPv4 options or IPv6 extension headers present */
     BMA_PF_MULTISEG = 1 << 7,     /* the mbuf has more than one segment */
+    BMA_PF_DNS_RESPONSE = 1 << 8, /* UDP from port 53, not a fragment: bma_dns_burst reads it */
+};
+
+/* Housekeeping: the network's own upkeep, judged by rate and fan-out rather than novelty. */
+enum {
+    BMA_HK_NONE = 0,
+    BMA_HK_ARP = 1,       /* ARP */
+    BMA_HK_DHCP = 2,      /* DHCP (UDP 67/68), DHCPv6 (UDP 546/547) */
+    BMA_HK_NDP = 3,       /* ICMPv6 router/neighbour solicitation and advertisement, redirect */
+    BMA_HK_ICMP = 4,      /* ICMP/ICMPv6 echo, unreachable, time exceeded, packet too big */
+    BMA_HK_GROUP = 5,     /* IGMP, MLD */
+    BMA_HK_EAPOL = 6,     /* 802.1X */
+    BMA_HK_L2 = 7,        /* LLDP, STP and other 802.3/LLC control frames */
+    BMA_HK_DISCOVERY = 8, /* mDNS (5353), SSDP (1900), LLMNR (5355) */
+    BMA_HK_COUNT
 };
 
 /* One parsed packet. Addresses are IPv6 in two big-endian halves; IPv4 is v4-mapped
@@ -85,6 +100,7 @@ typedef struct bma_pkt {
     uint8_t icmp_code;
     uint8_t ttl;            /* IPv4 TTL or IPv6 hop limit */
     uint8_t malformed;      /* BMA_MAL_* */
+    uint8_t housekeeping;   /* BMA_HK_* */
 } bma_pkt_t;
 
 _Static_assert(sizeof(bma_pkt_t) == 96, "bma_pkt_t layout changed");
@@ -104,5 +120,8 @@ uint32_t bma_flow_hash_tuple(uint64_t src_hi, uint64_t src_lo, uint64_t dst_hi, 
 
 /* The name of a malformed reason ("ipv4-ihl", ...), or "unknown". */
 const char *bma_malformed_name(unsigned reason);
+
+/* The name of a housekeeping class ("arp", "dhcp", ...), "none" for 0, or "unknown". */
+const char *bma_housekeeping_name(unsigned hk);
 
 #endif
