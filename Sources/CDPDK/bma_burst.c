@@ -68,12 +68,3 @@ void bma_mbufs_ref(bma_mbuf_t **mbufs, uint16_t n, uint16_t extra)
             rte_mbuf_refcnt_update(s, (int16_t)extra);
 }
 
-uint32_t bma_mbuf_read(const bma_mbuf_t *mb, uint8_t *out, uint32_t cap)
-{
-    const struct rte_mbuf *m = (const struct rte_mbuf *)mb;
-    uint32_t len = m->pkt_len < cap ? m->pkt_len : cap;
-    const void *p = rte_pktmbuf_read(m, 0, len, out);
-    if (p != NULL && p != out)
-        memcpy(out, p, len);
-    return p ? len : 0;
-}

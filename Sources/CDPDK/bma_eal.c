@@ -39,8 +39,6 @@ int bma_eal_init(int argc, char **argv)
 
 void bma_eal_cleanup(void) { rte_eal_cleanup(); }
 unsigned bma_lcore_main(void) { return rte_get_main_lcore(); }
-unsigned bma_lcore_count(void) { return rte_lcore_count(); }
-unsigned bma_lcore_id(void) { return rte_lcore_id(); }
 int bma_socket_id(void) { return (int)rte_socket_id(); }
 
 unsigned bma_lcore_workers(unsigned *ids, unsigned cap)
@@ -63,8 +61,6 @@ int bma_lcore_wait(unsigned lcore) { return rte_eal_wait_lcore(lcore); }
 
 uint64_t bma_tsc(void) { return rte_rdtsc(); }
 uint64_t bma_tsc_hz(void) { return rte_get_tsc_hz(); }
-void bma_pause(void) { rte_pause(); }
-
 /* Written by the signal handler only; read by the main loop and the workers. */
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t usr1_flag;
@@ -103,11 +99,6 @@ bma_mempool_t *bma_pool_create(const char *name, unsigned n, unsigned cache, uin
         bma_set_error("cannot create mempool %s (%u mbufs of %u bytes): %s", name, n,
                       (unsigned)data_room, rte_strerror(rte_errno));
     return (bma_mempool_t *)mp;
-}
-
-unsigned bma_pool_available(const bma_mempool_t *pool)
-{
-    return rte_mempool_avail_count((const struct rte_mempool *)pool);
 }
 
 void bma_pool_free(bma_mempool_t *pool) { rte_mempool_free((struct rte_mempool *)pool); }

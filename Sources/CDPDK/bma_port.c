@@ -186,9 +186,5 @@ int bma_port_stats(uint16_t port, bma_port_stats_t *out)
     out->ierrors = s.ierrors;
     out->oerrors = s.oerrors;
     out->rx_nombuf = s.rx_nombuf;
-    for (int q = 0; q < 16 && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
-        out->q_ipackets[q] = s.q_ipackets[q];
-        out->q_opackets[q] = s.q_opackets[q];
-    }
     return 0;
 }

@@ -1,4 +1,7 @@
 import CDPDK
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the control plane may change while the workers run. Every call is made from the main
 /// lcore; worker state changes go through the owning worker's mailbox.
@@ -108,7 +111,3 @@ extension Dataplane {
     /// The most policies a set may hold.
     public static var maxPolicies: Int { PolicyTable.capacity }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,4 +1,7 @@
 import CDPDK
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The DPDK environment abstraction layer: initialised once per process.
 public enum EAL {
@@ -27,7 +30,3 @@ public enum EAL {
 
     public static var mainLcore: UInt32 { bma_lcore_main() }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The counters in Prometheus text exposition format (version 0.0.4).
 extension StatsSnapshot {
     public func prometheus() -> String {
@@ -37,5 +39,3 @@ extension StatsSnapshot {
         return out
     }
 }
-
-import Foundation

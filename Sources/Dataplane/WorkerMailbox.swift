@@ -1,4 +1,7 @@
 import CDPDK
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A change to a worker's state requested by the control side, applied by the worker between
 /// bursts: the worker is the only writer of its VMs' baselines and force state.
@@ -81,7 +84,3 @@ final class WorkerMailbox: @unchecked Sendable {
         bma_store_release_u64(state, base | WorkerMailbox.done)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,4 +1,5 @@
 import Dataplane
+import Foundation
 
 /// Human-readable counters for SIGUSR1 and the live line.
 enum StatsReport {
@@ -39,5 +40,3 @@ enum StatsReport {
         s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count)
     }
 }
-
-import Foundation

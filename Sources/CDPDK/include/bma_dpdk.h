@@ -23,18 +23,15 @@ int bma_eal_init(int argc, char **argv);
 void bma_eal_cleanup(void);
 const char *bma_last_error(void);
 unsigned bma_lcore_main(void);
-unsigned bma_lcore_count(void);
 /* Fills ids with the worker (non-main) lcores; returns how many. */
 unsigned bma_lcore_workers(unsigned *ids, unsigned cap);
 int bma_lcore_launch(unsigned lcore, int (*fn)(void *), void *arg);
 int bma_lcore_wait(unsigned lcore);
-unsigned bma_lcore_id(void);
 int bma_socket_id(void);
 
 /* ---- time ---- */
 uint64_t bma_tsc(void);
 uint64_t bma_tsc_hz(void);
-void bma_pause(void);
 
 /* ---- signals: the handlers only set flags ---- */
 void bma_signals_install(void);
@@ -46,7 +43,6 @@ int bma_take_usr1(void);
 /* ---- mempools ---- */
 bma_mempool_t *bma_pool_create(const char *name, unsigned n, unsigned cache, uint16_t data_room,
                                int socket);
-unsigned bma_pool_available(const bma_mempool_t *pool);
 void bma_pool_free(bma_mempool_t *pool);
 
 /* ---- ports ---- */
@@ -63,7 +59,6 @@ typedef struct bma_port_info {
 
 typedef struct bma_port_stats {
     uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
-    uint64_t q_ipackets[16], q_opackets[16];
 } bma_port_stats_t;
 
 /* Attaches a device by devargs ("net_pcap0,rx_pcap=f.pcap", "0000:01:00.0", ...) or finds it
@@ -93,8 +88,5 @@ uint16_t bma_tx(uint16_t port, uint16_t queue, bma_mbuf_t **mbufs, uint16_t n);
 void bma_mbufs_free(bma_mbuf_t **mbufs, uint16_t n);
 /* Adds `extra` references to each mbuf so the same frame can go to several ports. */
 void bma_mbufs_ref(bma_mbuf_t **mbufs, uint16_t n, uint16_t extra);
-
-/* Copies frame bytes (all segments, up to cap) for tests and debugging. */
-uint32_t bma_mbuf_read(const bma_mbuf_t *m, uint8_t *out, uint32_t cap);
 
 #endif

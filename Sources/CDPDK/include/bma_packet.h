@@ -1,7 +1,7 @@
 /* Parsed packet descriptor and the frame parser.
  *
  * This header includes no DPDK header: the parser works on plain bytes so that it can be unit
- * tested without EAL. The dataplane fills one descriptor per packet per burst (bma_burst.h).
+ * tested without EAL. The dataplane fills one descriptor per packet per burst (bma_rx_parse in bma_dpdk.h).
  */
 #ifndef BMA_PACKET_H
 #define BMA_PACKET_H

@@ -99,7 +99,6 @@ final class PolicyTable: @unchecked Sendable {
         }
     }
 
-    var retiredCount: Int { retired.count }
 
     /// Worker side: the snapshot to use for this iteration; reports the worker quiescent.
     @inline(__always) func acquire(worker: Int) -> UnsafeMutablePointer<PolicySnapshot> {

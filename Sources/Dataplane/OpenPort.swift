@@ -1,3 +1,4 @@
+import BMAContract
 import CDPDK
 
 /// A port the dataplane opened: its DPDK id, role, and what the device says about itself.
@@ -31,10 +32,5 @@ extension OpenPort {
     }
 }
 
-/// Formats a 48-bit MAC as aa:bb:cc:dd:ee:ff.
-public func formatMAC(_ mac: UInt64) -> String {
-    (0..<6).map { i in
-        let b = UInt8((mac >> UInt64(40 - 8 * i)) & 0xff)
-        return (b < 16 ? "0" : "") + String(b, radix: 16)
-    }.joined(separator: ":")
-}
+/// Formats a 48-bit MAC as aa:bb:cc:dd:ee:ff (the contract's MAC text).
+public func formatMAC(_ mac: UInt64) -> String { MACText.format(mac) }
