@@ -4,6 +4,8 @@
 parse: frames of every kind found in captures/ (one per ethertype, protocol and size class) and
        crafted edge cases (VLAN stacks, IPv6 extension chains, fragments, runts, a jumbo frame).
 encap: one input per encapsulation for a jumbo copy, a truncated copy, a copy at the IPv4 limit.
+dns:   DNS responses (UDP payloads from port 53) of the captures, and crafted ones: a CNAME
+       chain, a compression loop, a pointer past the end.
 chain: mbuf chains: one segment, a jumbo frame in five segments, and net_pcap's 68,000-byte frame
        (two segments holding 2,464 bytes under a pkt_len of 68,000).
 Run: python3 Fuzz/seeds.py  (deterministic: the same files every time)."""
@@ -129,9 +131,36 @@ def chain_seeds():
     write("chain", chain_seed([(2176, 2100, 200, 8)], nb_segs=1, pkt_len=200))  # past the buffer
 
 
+def dns_seeds():
+    seen = set()
+    for name in sorted(os.listdir(os.path.join(ROOT, "captures"))):
+        if not name.endswith(".pcap"):
+            continue
+        for f in pcap_frames(os.path.join(ROOT, "captures", name)):
+            if len(f) < 42 or f[12:14] != b"\x08\x00" or f[23] != 17:
+                continue
+            ihl = (f[14] & 15) * 4
+            udp = f[14 + ihl:]
+            if len(udp) < 8 or struct.unpack(">H", udp[:2])[0] != 53:
+                continue
+            msg = udp[8:]
+            key = (len(msg) // 32, msg[3] & 15, msg[7])
+            if key not in seen and len(seen) < 40:
+                seen.add(key)
+                write("dns", msg)
+    q = b"\x03www\x07example\x03com\x00"
+    head = struct.pack(">HHHHHH", 0x1234, 0x8180, 1, 2, 0, 0)
+    cname = b"\xc0\x0c" + struct.pack(">HHIH", 5, 1, 60, 6) + b"\x03cdn\xc0\x10"
+    a = b"\xc0\x2d" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([93, 184, 216, 34])
+    write("dns", head + q + struct.pack(">HH", 1, 1) + cname + a)               # CNAME chain
+    write("dns", head + b"\xc0\x0c" + struct.pack(">HH", 1, 1))                 # pointer to itself
+    write("dns", head + q + struct.pack(">HH", 1, 1) + b"\xc0\xff")             # pointer past the end
+
+
 if __name__ == "__main__":
+    dns_seeds()
     parse_seeds()
     encap_seeds()
     chain_seeds()
-    for t in ("parse", "encap", "chain"):
+    for t in ("parse", "encap", "chain", "dns"):
         print(t, len(os.listdir(os.path.join(OUT, t))), "seeds")
