@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation.
@@ -36,7 +37,9 @@ let package = Package(
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
         .target(name: "Dataplane", dependencies: ["CDPDK", "BMAContract"], swiftSettings: optimize),
         // What every tool needs to talk to bmad or the analyzer: protocol, socket, client, state files.
-        .target(name: "ControlProtocol", dependencies: ["BMAContract"]),
+        .target(name: "ControlProtocol", dependencies: [
+            "BMAContract", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // bmad's configuration file and policy model.
         .target(name: "Control", dependencies: ["BMAContract", "ControlProtocol", "Yams"]),
         .target(name: "PacketCapture", dependencies: ["BMAContract"]),

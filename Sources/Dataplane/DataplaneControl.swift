@@ -1,3 +1,4 @@
+import BMAContract
 import CDPDK
 #if canImport(Glibc)
 import Glibc
@@ -56,11 +57,7 @@ extension Dataplane {
     }
 
     /// The wall-clock time in the dataplane's clock, ns.
-    public var nowNs: UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public var nowNs: UInt64 { SystemClock.wallNanoseconds() }
 
     /// Runs `body` with a detector of the control side's own (same capacities as the workers').
     private func withScratchDetector<R>(_ body: (UnsafeMutablePointer<Detector>) throws(BaselineDocumentError) -> R) throws(BaselineDocumentError) -> R {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
-import Glibc
+import BMAContract
+import Foundation
 
 struct TopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,17 +68,9 @@ struct TopSample {
     var uptime: Double? { Field.number(stats["uptime_s"]) }
     var vms: [[String: JSONValue]] { Field.objects(stats["vms"]) ?? [] }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func now() -> Double { SystemClock.monotonicSeconds() }
 
-    static func sleep(_ seconds: Double) {
-        var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-        var left = timespec()
-        while nanosleep(&ts, &left) != 0 && errno == EINTR { ts = left }
-    }
+    static func sleep(_ seconds: Double) { Thread.sleep(forTimeInterval: seconds) }
 }
 
 /// Rates between two samples (or since start for the first one).

@@ -1,12 +1,8 @@
-import Glibc
+import BMAContract
 
 /// Seconds on CLOCK_MONOTONIC, for deadlines.
 enum MonotonicClock {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func now() -> Double { SystemClock.monotonicSeconds() }
 
     /// A poll() timeout for `seconds`: rounded up, 0 when past (or NaN), at most Int32.max.
     static func milliseconds(_ seconds: Double) -> Int32 {

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// A failed system call: which call, on what, and errno.
 public struct SocketError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -28,7 +29,7 @@ enum IOResult: Equatable {
 }
 
 /// Thin wrappers over the socket and file system calls the control socket needs: one function
-/// per call, EINTR retried, failures as `SocketError`.
+/// per call, EINTR retried (`interruptible`), failures as `SocketError`.
 enum UnixSocket {
     /// sun_path holds 108 bytes including the terminating NUL.
     static let maxPathBytes = 107
@@ -70,31 +71,26 @@ enum UnixSocket {
     /// True when connected; false when the listener's backlog is full (EAGAIN: try again).
     static func connect(_ fd: Int32, path: String) throws(SocketError) -> Bool {
         var addr = try address(path)
-        while true {
-            let rc = withUnsafePointer(to: &addr) {
+        let result = interruptible {
+            withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
-            if rc == 0 { return true }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EINPROGRESS: return false
-            default: throw SocketError("connect", path)
-            }
+        }
+        switch result {
+        case .success: return true
+        case .failure(.resourceTemporarilyUnavailable), .failure(.nowInProgress): return false
+        case .failure: throw SocketError("connect", path)
         }
     }
 
     /// A new connection, or nil when none is waiting (or it vanished before being accepted).
     static func accept(_ fd: Int32) throws(SocketError) -> Int32? {
-        while true {
-            let conn = Glibc.accept(fd, nil, nil)
-            if conn >= 0 { return conn }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, ECONNABORTED, EPROTO: return nil
-            default: throw SocketError("accept")
-            }
+        switch interruptible({ Glibc.accept(fd, nil, nil) }) {
+        case .success(let conn): return conn
+        case .failure(.resourceTemporarilyUnavailable), .failure(.connectionAbort), .failure(.protocolError): return nil
+        case .failure: throw SocketError("accept")
         }
     }
 
@@ -109,29 +105,21 @@ enum UnixSocket {
     }
 
     static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, peek: Bool = false) -> IOResult {
-        while true {
-            let n = recv(fd, buffer.baseAddress, buffer.count, peek ? Int32(MSG_PEEK) : 0)
-            if n > 0 { return .transferred(n) }
-            if n == 0 { return .endOfFile }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            default: return .failed(errno)
-            }
+        switch interruptible({ recv(fd, buffer.baseAddress, buffer.count, peek ? Int32(MSG_PEEK) : 0) }) {
+        case .success(0): return .endOfFile
+        case .success(let n): return .transferred(n)
+        case .failure(.resourceTemporarilyUnavailable): return .wouldBlock
+        case .failure(let e): return .failed(e.rawValue)
         }
     }
 
     /// Sends without raising SIGPIPE when the peer is gone (EPIPE is returned instead).
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         guard !bytes.isEmpty else { return .transferred(0) }
-        while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return .transferred(n) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            default: return .failed(errno)
-            }
+        switch interruptible({ Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }) {
+        case .success(let n): return .transferred(n)
+        case .failure(.resourceTemporarilyUnavailable): return .wouldBlock
+        case .failure(let e): return .failed(e.rawValue)
         }
     }
 

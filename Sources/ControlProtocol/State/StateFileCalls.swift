@@ -1,59 +1,55 @@
 import Foundation
 import Glibc
+import SystemPackage
 
-/// One wrapper per system call the state store makes: EINTR is retried, failures become
-/// `StateStoreError` naming the operation and path.
+/// One wrapper per system call the state store makes, on swift-system's `FileDescriptor`
+/// (EINTR retried); failures become `StateStoreError` naming the operation and path.
 enum StateFileCalls {
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0, _ op: StateStoreError.Operation) throws(StateStoreError) -> Int32 {
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return fd }
-            if errno != EINTR { throw .system(op, path) }
+        let result = interruptible { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        switch result {
+        case .success(let fd): return fd
+        case .failure(let e): throw StateStoreError(op, path, errno: e.rawValue)
         }
     }
 
     static func writeAll(_ fd: Int32, _ data: Data, _ path: String) throws(StateStoreError) {
-        let result: StateStoreError? = data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n > 0 {
-                    done += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return n == 0 ? StateStoreError(.write, path, "the write made no progress") : .system(.write, path)
-                }
-            }
-            return nil
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(data)
+        } catch let e as Errno {
+            throw StateStoreError(.write, path, errno: e.rawValue)
+        } catch {
+            throw StateStoreError(.write, path, "\(error)")
         }
-        if let result { throw result }
     }
 
     static func readAll(_ fd: Int32, _ path: String) throws(StateStoreError) -> Data {
+        let file = FileDescriptor(rawValue: fd)
         var out = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                out.append(contentsOf: buffer[0..<n])
-            } else if n == 0 {
-                return out
-            } else if errno != EINTR {
-                throw .system(.read, path)
+            let n: Int
+            do {
+                n = try buffer.withUnsafeMutableBytes { try file.read(into: $0) }
+            } catch let e as Errno {
+                throw StateStoreError(.read, path, errno: e.rawValue)
+            } catch {
+                throw StateStoreError(.read, path, "\(error)")
             }
+            if n == 0 { return out }
+            out.append(contentsOf: buffer[0..<n])
         }
     }
 
     static func fsync(_ fd: Int32, _ path: String) throws(StateStoreError) {
-        while Glibc.fsync(fd) != 0 {
-            if errno != EINTR { throw .system(.sync, path) }
-        }
+        if case .failure(let e) = interruptible({ Glibc.fsync(fd) }) { throw StateStoreError(.sync, path, errno: e.rawValue) }
     }
 
     /// close(2) is not retried on EINTR (Linux releases the descriptor either way).
     static func close(_ fd: Int32, _ path: String, _ op: StateStoreError.Operation) throws(StateStoreError) {
-        if Glibc.close(fd) != 0 && errno != EINTR { throw .system(op, path) }
+        do { try FileDescriptor(rawValue: fd).close() } catch let e as Errno where e != .interrupted {
+            throw StateStoreError(op, path, errno: e.rawValue)
+        } catch {}
     }
 
     static func rename(_ from: String, _ to: String) throws(StateStoreError) {
