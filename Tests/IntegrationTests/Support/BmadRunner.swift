@@ -11,6 +11,7 @@ struct BmadConfiguration {
         var id: Int
         var devargs: String
         var mac: String? = nil
+        var sensitivity: Double? = nil
     }
 
     var uplink: String
@@ -32,6 +33,7 @@ struct BmadConfiguration {
         for vm in vms {
             out += "  - name: \(quote(vm.name))\n    id: \(vm.id)\n    devargs: \(quote(vm.devargs))\n"
             if let mac = vm.mac { out += "    mac: \(quote(mac))\n" }
+            if let s = vm.sensitivity { out += "    sensitivity: \(s)\n" }
         }
         return out
     }
@@ -53,10 +55,14 @@ final class BmadProcess {
         var exitWhenIdleMs: Int? = nil
         var statsInterval: Double? = nil
         var extraEAL: [String] = []
+        /// Another bmad binary than the test build's (e.g. the release build).
+        var binary: String? = nil
+        /// Extra environment ("NAME=value"), e.g. an LD_PRELOAD.
+        var environment: [String] = []
     }
 
     init(_ config: BmadConfiguration, in scratch: ScratchDirectory, name: String = "bmad", options: Options = Options()) throws {
-        let bmad = try TestEnvironment.binary("bmad")
+        let bmad = try options.binary ?? TestEnvironment.binary("bmad")
         // Each bmad gets its own control socket and state directory in the scratch directory.
         let control = "control: {socket: '\(scratch.file("\(name).sock"))', state_dir: '\(scratch.file("\(name)-state"))'}\n"
         configPath = try scratch.write(config.yaml + control, to: "\(name).yaml")
@@ -66,7 +72,12 @@ final class BmadProcess {
         args += ["--", "--config", configPath, "--summary-json", summaryPath]
         if let ms = options.exitWhenIdleMs { args += ["--exit-when-idle", "\(ms)"] }
         if let s = options.statsInterval { args += ["--stats-interval", "\(s)"] }
-        child = try ChildProcess(name: name, executable: bmad, arguments: args, directory: scratch.path)
+        if options.environment.isEmpty {
+            child = try ChildProcess(name: name, executable: bmad, arguments: args, directory: scratch.path)
+        } else {
+            child = try ChildProcess(name: name, executable: "/usr/bin/env", arguments: options.environment + [bmad] + args,
+                                     directory: scratch.path)
+        }
         let prefix = prefix
         child.afterExit.append { DPDKRuntime.removeFiles(prefix: prefix) }
     }

@@ -35,6 +35,18 @@ enum TestEnvironment {
         return path
     }
 
+    /// The release build of an executable (what ships, and what the hot-path tests judge):
+    /// `BMA_RELEASE_BIN_DIR`, else `<package root>/.build/release`. Skips when it is not built.
+    static func releaseBinary(_ name: String) throws -> String {
+        let env = ProcessInfo.processInfo.environment["BMA_RELEASE_BIN_DIR"] ?? ""
+        let dir = env.isEmpty ? packageRoot.appendingPathComponent(".build/release").path : env
+        let path = "\(dir)/\(name)"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw XCTSkip("\(path) not found: build it with `swift build -c release --product \(name)` (scripts/test does), or set BMA_RELEASE_BIN_DIR")
+        }
+        return path
+    }
+
     /// The path of a capture from the shared captures directory; skips when it is absent.
     static func capture(_ name: String) throws -> String {
         let path = "\(pcapsDirectory)/\(name)"
