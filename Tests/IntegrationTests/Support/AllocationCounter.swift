@@ -72,7 +72,10 @@ struct AllocationCounter {
 
     /// The mappings of a running process, to name addresses after it exits.
     static func mappings(pid: pid_t) -> [(start: UInt64, end: UInt64, file: String)] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return [] }
+        // /proc files report size 0: read them as a stream.
+        guard let h = FileHandle(forReadingAtPath: "/proc/\(pid)/maps") else { return [] }
+        defer { try? h.close() }
+        let text = String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             guard f.count >= 6, let dash = f[0].firstIndex(of: "-"),
@@ -88,9 +91,10 @@ struct AllocationCounter {
             guard let m = maps.first(where: { $0.start <= a && a < $0.end }) else { return String(a, radix: 16) }
             let base = maps.filter { $0.file == m.file }.map(\.start).min() ?? m.start
             let offset = a - base
+            // A return address: the call is the instruction before it.
             let short = (m.file as NSString).lastPathComponent
             guard let tool = TestEnvironment.which("addr2line"),
-                  let out = try? Disassembly.run(tool, ["-f", "-e", m.file, "0x" + String(offset, radix: 16)]),
+                  let out = try? Disassembly.run(tool, ["-f", "-e", m.file, "0x" + String(offset - 1, radix: 16)]),
                   let fn = out.split(separator: "\n").first, fn != "??" else { return "\(short)+0x\(String(offset, radix: 16))" }
             return "\(Disassembly.demangle([String(fn)])[0]) (\(short)+0x\(String(offset, radix: 16)))"
         }
