@@ -15,7 +15,7 @@ final class HotPathTests: IntegrationTestCase {
     /// filled), vm2's is all new and mirrored with Geneve copies. After a warm-up, the worker
     /// thread must make no heap call at all over a window of many thousands of bursts.
     func testWorkerMakesNoHeapCallsInSteadyState() throws {
-        try TestEnvironment.requireDPDK(hugepagesMB: 256)
+        try TestEnvironment.requireDPDK(hugepagesMB: 300)
         let bmadPath = try TestEnvironment.releaseBinary("bmad")
         let scratch = try makeScratch()
         let counter = try AllocationCounter(in: scratch)
@@ -34,7 +34,7 @@ final class HotPathTests: IntegrationTestCase {
 
             """
         let bmad = try startBmad(config, in: scratch, options: .init(
-            memoryMB: 512, statsInterval: 0.5, binary: bmadPath, environment: counter.environment(thread: "rte-worker-1")))
+            memoryMB: 256, statsInterval: 0.5, binary: bmadPath, environment: counter.environment(thread: "rte-worker-1")))
         // Warm-up: the worker's first bursts may touch lazily initialised state.
         try waitUntil("bmad forwards", timeout: 20, context: { bmad.child.outputTail() }) {
             if !bmad.isRunning { throw ChildProcessError.exitedEarly("bmad", bmad.child.exitStatus!, bmad.child.outputTail()) }

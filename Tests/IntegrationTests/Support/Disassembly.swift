@@ -8,34 +8,31 @@ import Glibc
 /// them from a root function: which functions a hot path reaches and which runtime functions
 /// (ARC, allocation) any of them calls.
 struct Disassembly {
-    struct Call {
-        /// Address of the call or jump instruction.
+    /// The control-flow instructions of a function (everything else runs straight on).
+    struct Instruction {
+        enum Kind { case call, jump, branch, stop, emptyArray }
         var address: UInt64
-        /// The symbol the target lies in (`swift_retain@plt` for imports).
-        var target: String
+        var kind: Kind
+        /// The symbol the target lies in (`swift_retain@plt` for imports); "" when indirect.
+        var target = ""
         /// Offset of the target inside that symbol (0: its entry).
-        var offset: UInt64
-        var tail: Bool
-        /// The instruction just before loads the empty-array singleton (`_swiftEmptyArrayStorage`):
-        /// an empty array is made and dropped (an OptionSet `[]`, the rest of a variadic call).
-        var emptyArray = false
+        var offset: UInt64 = 0
     }
 
     struct Function {
         var start: UInt64
-        var calls: [Call] = []
-        var indirect = 0
+        var code: [Instruction] = []
     }
 
     private(set) var functions: [String: Function] = [:]
 
-    /// Runs `objdump -d --no-show-raw-insn` on `binary`, keeping only symbol headers, calls and
-    /// jumps (grep does the filtering: the whole listing of bmad is about 20 MB).
+    /// Runs `objdump -d --no-show-raw-insn` on `binary`, keeping only symbol headers, control-flow
+    /// instructions and references to the empty-array singleton (grep does the filtering: the
+    /// whole listing of bmad is about 20 MB).
     init(binary: String) throws {
         let listing = try Disassembly.run("/bin/sh", ["-c",
-            "objdump -d --no-show-raw-insn '\(binary)' | grep -E '^[0-9a-f]+ <|\\s(call|jmp)|_swiftEmptyArrayStorage'"])
+            "objdump -d --no-show-raw-insn '\(binary)' | grep -E '^[0-9a-f]+ <|\\s(call|j[a-z]+|ret|ud2|int3|hlt|bnd|notrack)\\b|_swiftEmptyArrayStorage'"])
         var current: String?
-        var emptyArrayAt: UInt64 = 0
         for line in listing.split(separator: "\n") {
             if line.hasSuffix(">:"), let lt = line.firstIndex(of: "<") {
                 let name = String(line[line.index(after: lt)..<line.index(line.endIndex, offsetBy: -2)])
@@ -45,29 +42,34 @@ struct Disassembly {
             }
             guard let name = current else { continue }
             // "   de4d3:\tcall   33580 <swift_retain@plt>", "  abe65:\tjmp    abe70 <sym+0x30>", "call *%rax"
-            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            var fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
             guard fields.count >= 2, fields[0].hasSuffix(":"), let address = UInt64(fields[0].dropLast(), radix: 16) else { continue }
+            while fields.count > 2, fields[1] == "bnd" || fields[1] == "notrack" { fields.remove(at: 1) }
             let op = fields[1]
-            if line.hasSuffix("<_swiftEmptyArrayStorage>") && !op.hasPrefix("call") && !op.hasPrefix("jmp") {
-                emptyArrayAt = address
+            var ins = Instruction(address: address, kind: .stop)
+            if op.hasPrefix("call") {
+                ins.kind = .call
+            } else if op == "jmp" || op == "jmpq" {
+                ins.kind = .jump
+            } else if op.hasPrefix("j") {
+                ins.kind = .branch
+            } else if op.hasPrefix("ret") || op == "ud2" || op == "int3" || op == "hlt" {
+                ins.kind = .stop
+            } else if line.hasSuffix("<_swiftEmptyArrayStorage>") {
+                ins.kind = .emptyArray
+            } else {
                 continue
             }
-            guard op.hasPrefix("call") || op.hasPrefix("jmp") else { continue }
-            if fields.count >= 3, fields[2].hasPrefix("*") {
-                functions[name]?.indirect += 1
-                continue
+            if ins.kind != .stop && ins.kind != .emptyArray && !(fields.count >= 3 && fields[2].hasPrefix("*")),
+               let lt = line.firstIndex(of: "<"), line.hasSuffix(">") {
+                var target = String(line[line.index(after: lt)..<line.index(before: line.endIndex)])
+                if let plus = target.range(of: "+0x", options: .backwards) {
+                    ins.offset = UInt64(target[plus.upperBound...], radix: 16) ?? 0
+                    target = String(target[..<plus.lowerBound])
+                }
+                ins.target = target
             }
-            guard let lt = line.firstIndex(of: "<"), line.hasSuffix(">") else { continue }
-            var target = String(line[line.index(after: lt)..<line.index(before: line.endIndex)])
-            var offset: UInt64 = 0
-            if let plus = target.range(of: "+0x", options: .backwards) {
-                offset = UInt64(target[plus.upperBound...], radix: 16) ?? 0
-                target = String(target[..<plus.lowerBound])
-            }
-            // Branches inside the function itself are not calls.
-            if target == name && offset > 0 { continue }
-            functions[name]?.calls.append(Call(address: address, target: target, offset: offset, tail: op.hasPrefix("jmp"),
-                                               emptyArray: emptyArrayAt != 0 && address > emptyArrayAt && address - emptyArrayAt <= 16))
+            functions[name]?.code.append(ins)
         }
     }
 
@@ -87,7 +89,7 @@ struct Disassembly {
         var function: String
         var callee: String
         var addresses: [UInt64]
-        /// How many of them release the empty-array singleton (see `Call.emptyArray`).
+        /// How many of them release the empty-array singleton (an empty array made and dropped per call).
         var emptyArrays = 0
         /// How it is reached from the root: root first, `function` last.
         var path: [String]
@@ -97,14 +99,17 @@ struct Disassembly {
         /// Every function reached (mangled), with the function it was first reached from.
         var reached: [String: String?] = [:]
         var findings: [Finding] = []
-        /// Indirect calls (closures, witness tables, DPDK's PMD function pointers) per function.
+        /// Indirect calls and jumps (closures, witness tables, DPDK's PMD function pointers) per function.
         var indirect: [String: Int] = [:]
     }
 
     /// Follows direct calls and jumps from `roots` into every function of the binary (not into
-    /// shared libraries, whose `@plt` stubs are checked by name), skipping `cold` functions. A call
-    /// to `sym+off` enters `sym` at `off`: only the calls from there to the end of `sym` count (how
-    /// merged functions' thunks appear in a listing).
+    /// shared libraries, whose `@plt` stubs are checked by name), skipping `cold` functions. In
+    /// each function only the code reachable from where it is entered counts: from the entry (or
+    /// `sym+off` for a call into the middle of a symbol), along fall-through and branches, up to
+    /// returns, traps and unconditional jumps (after an indirect jump, the rest of the symbol,
+    /// where a switch's cases are). Code a symbol holds past that (functions without
+    /// symbols of their own, which a listing shows inside the previous one) is not its code.
     func walk(from roots: [String], skipping cold: (String) -> Bool) -> Walk {
         var w = Walk()
         var queue: [(String, UInt64)] = []
@@ -116,18 +121,45 @@ struct Disassembly {
         var bad: [String: Finding] = [:]
         while let (name, from) = queue.popLast() {
             guard entered.insert("\(name)+\(from)").inserted, let f = functions[name] else { continue }
-            if f.indirect > 0 { w.indirect[name] = f.indirect }
-            for c in f.calls where c.address >= f.start + from {
-                if Disassembly.isForbidden(c.target) {
-                    let key = "\(name) \(c.target)"
-                    if bad[key] == nil { bad[key] = Finding(function: name, callee: c.target, addresses: [], path: path(to: name, in: w.reached)) }
-                    bad[key]!.addresses.append(c.address)
-                    if c.emptyArray { bad[key]!.emptyArrays += 1 }
-                    continue
+            let code = f.code
+            func index(of address: UInt64) -> Int {
+                var lo = 0, hi = code.count
+                while lo < hi { let mid = (lo + hi) / 2; if code[mid].address < address { lo = mid + 1 } else { hi = mid } }
+                return lo
+            }
+            var seen = Set<Int>()
+            var blocks = [index(of: f.start + from)]
+            while let first = blocks.popLast() {
+                var i = first
+                var emptyArrayAt: UInt64 = 0
+                while i < code.count, seen.insert(i).inserted {
+                    let ins = code[i]
+                    i += 1
+                    if ins.kind == .emptyArray { emptyArrayAt = ins.address; continue }
+                    if ins.kind == .stop { break }
+                    if ins.target.isEmpty {
+                        w.indirect[name, default: 0] += 1
+                        // A jump table (a switch): its cases may be anywhere after it; all of
+                        // that code counts.
+                        if ins.kind == .jump { blocks += Array(i..<code.count); break }
+                        continue
+                    }
+                    if ins.target == name && ins.kind != .call {
+                        blocks.append(index(of: f.start + ins.offset))
+                        if ins.kind == .jump { break }
+                        continue
+                    }
+                    if Disassembly.isForbidden(ins.target) {
+                        let key = "\(name) \(ins.target)"
+                        if bad[key] == nil { bad[key] = Finding(function: name, callee: ins.target, addresses: [], path: path(to: name, in: w.reached)) }
+                        bad[key]!.addresses.append(ins.address)
+                        if emptyArrayAt != 0 && ins.address - emptyArrayAt <= 16 { bad[key]!.emptyArrays += 1 }
+                    } else if !ins.target.hasSuffix("@plt"), functions[ins.target] != nil, !cold(ins.target) {
+                        if w.reached[ins.target] == nil { w.reached[ins.target] = .some(name) }
+                        queue.append((ins.target, ins.offset))
+                    }
+                    if ins.kind == .jump { break }
                 }
-                guard !c.target.hasSuffix("@plt"), functions[c.target] != nil, !cold(c.target) else { continue }
-                if w.reached[c.target] == nil { w.reached[c.target] = .some(name) }
-                queue.append((c.target, c.offset))
             }
         }
         w.findings = bad.values.sorted { ($0.path.count, $0.function, $0.callee) < ($1.path.count, $1.function, $1.callee) }
