@@ -12,9 +12,10 @@ struct Bmactl: ParsableCommand {
             Output is a readable table by default; --json prints the daemon's result as JSON \
             for scripts.
 
-            Exit status: 0 success, 1 the daemon answered with an error (printed as \
-            'bmactl: <code>: <message>'), 2 usage error, 3 cannot reach bmad (no socket, \
-            permission denied, timeout).
+            Exit status: 0 success; 1 runtime failure: the daemon answered with an error \
+            (printed as 'bmactl: <code>: <message>'); 2 usage error; 3 not found or \
+            unreachable: the VM or policy named does not exist, or bmad cannot be reached (no \
+            socket, permission denied, busy, timeout).
 
             The socket is --socket, else $BMA_SOCKET, else /run/bma/bmad.sock.
 

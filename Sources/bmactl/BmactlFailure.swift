@@ -7,7 +7,8 @@ struct BmactlFailure: Error {
     static let daemonCode: Int32 = 1
     /// Bad usage (ArgumentParser's errors, unreadable or invalid input files).
     static let usageCode: Int32 = 2
-    /// bmad cannot be reached: no socket, permission, timeout, connection lost.
+    /// bmad cannot be reached (no socket, permission, timeout, connection lost), or what was
+    /// named does not exist (`not-found`).
     static let unreachableCode: Int32 = 3
 
     var message: String
@@ -37,7 +38,8 @@ struct BmactlFailure: Error {
         case let e as ControlError:
             let failure = daemon(code: e.code.rawValue, message: e.message)
             // The daemon refuses the connection itself (not the request): it cannot be used.
-            if e.code == .busy || e.code == .permissionDenied {
+            // A VM or policy that does not exist is the other "not there" case.
+            if e.code == .busy || e.code == .permissionDenied || e.code == .notFound {
                 return BmactlFailure(message: failure.message, exitCode: unreachableCode)
             }
             return failure

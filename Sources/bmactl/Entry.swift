@@ -7,6 +7,10 @@ import Glibc
 enum BmactlEntry {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let problem = CommandSuggestion.check(arguments) {
+            Output.error("bmactl: \(problem)")
+            exit(BmactlFailure.usageCode)
+        }
         do {
             var command = try Bmactl.parseAsRoot(arguments)
             try command.run()

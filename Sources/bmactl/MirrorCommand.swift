@@ -4,7 +4,7 @@ import Foundation
 
 struct MirrorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mirror", abstract: "Force mirroring.", subcommands: [Force.self])
+        commandName: "mirror", abstract: "Force mirroring, or cancel it.", subcommands: [Force.self, Cancel.self])
 
     struct Force: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,6 +54,32 @@ struct MirrorCommand: ParsableCommand {
                 let who = result["vm"].map(Field.text) ?? vm
                 let what = flow == nil ? "all traffic of \(who)" : "flow \(flow!) of \(who)"
                 Output.line("mirroring \(what) until \(TimeText.instant(result["until"]))")
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a forced mirroring of a VM (or of one of its flows) before it expires.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The VM (name or id).")
+        var vm: String
+
+        @Option(help: ArgumentHelp("Only this flow, as given to `mirror force`.", valueName: "src,dst,proto,sport,dport"))
+        var flow: String?
+
+        func validate() throws {
+            if let flow { _ = try Force.flowJSON(flow) }
+        }
+
+        func run() throws {
+            var params: [String: JSONValue] = ["vm": VMArgument.json(vm), "seconds": 0]
+            if let flow { params["flow"] = try Force.flowJSON(flow) }
+            try global.run(.mirrorForce, params) { result in
+                let who = result["vm"].map(Field.text) ?? vm
+                Output.line("forced mirroring of \(flow.map { "flow \($0) of " } ?? "")\(who) cancelled")
             }
         }
     }

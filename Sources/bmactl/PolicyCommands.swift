@@ -39,11 +39,14 @@ struct PolicyCommand: ParsableCommand {
                 completion: .file())
         var file: String?
         @OptionGroup(title: "Policy") var flags: PolicyFlags
+        @Flag(help: "Accept VMs bmad does not run (yet): a policy prepared before its VM exists.")
+        var allowFutureVM = false
 
         func run() throws {
             var policy: [String: JSONValue] = [:]
             if file != nil || flags.isEmpty { policy = try PolicyInput.object(file) }
             policy = flags.apply(to: policy)
+            if allowFutureVM { policy["allow_future_vm"] = true }
             try global.run(.policyAdd, policy) { result in
                 Output.line("policy \(Field.text(result["id"])) added")
                 Output.lines(PolicyView.show(result))
@@ -65,6 +68,8 @@ struct PolicyCommand: ParsableCommand {
                 completion: .file())
         var file: String?
         @OptionGroup(title: "Policy") var flags: PolicyFlags
+        @Flag(help: "Accept VMs bmad does not run (yet): a policy prepared before its VM exists.")
+        var allowFutureVM = false
 
         func run() throws {
             let session = global.session()
@@ -79,6 +84,7 @@ struct PolicyCommand: ParsableCommand {
             }
             policy = flags.apply(to: policy)
             guard policy["id"] != nil else { throw BmactlFailure.usage("policy update: the policy has no id (give --id)") }
+            if allowFutureVM { policy["allow_future_vm"] = true }
             let result = try session.call(.policyUpdate, policy)
             if global.json { return Output.json(result) }
             Output.line("policy \(Field.text(result["id"] ?? policy["id"])) updated")
@@ -106,6 +112,8 @@ struct PolicyCommand: ParsableCommand {
         @Option(name: [.short, .long], help: ArgumentHelp("Read the policies from this file ('-': stdin).", valueName: "file"),
                 completion: .file())
         var file: String?
+        @Flag(help: "Accept VMs bmad does not run (yet): a policy prepared before its VM exists.")
+        var allowFutureVM = false
 
         func run() throws {
             let input = try JSONInput.read(file)
@@ -117,7 +125,9 @@ struct PolicyCommand: ParsableCommand {
             } else {
                 throw BmactlFailure.usage("\(file ?? "stdin"): expected a JSON array of policies or {\"policies\": [...]}, got \(input.typeName)")
             }
-            try global.run(.policyReplace, ["policies": policies]) { result in
+            var params: [String: JSONValue] = ["policies": policies]
+            if allowFutureVM { params["allow_future_vm"] = true }
+            try global.run(.policyReplace, params) { result in
                 guard result["count"] != nil || result["generation"] != nil else {
                     return Output.lines(KeyValueText.lines(result))
                 }

@@ -25,14 +25,22 @@ struct SensitivityCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The new sensitivity.")
-        var value: Double
+        /// Taken as text so that a negative number reaches validate() instead of being read as an option.
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new sensitivity, 0-100.", valueName: "value"))
+        var text: [String] = []
+
+        var value: Double { Double(text.first ?? "") ?? .nan }
 
         @Option(help: ArgumentHelp("Only this VM (name or id).", valueName: "vm"))
         var vm: String?
 
         func validate() throws {
-            guard value.isFinite else { throw ValidationError("the sensitivity must be a finite number") }
+            guard text.count == 1 else {
+                throw ValidationError(text.isEmpty ? "give the sensitivity, a number from 0 to 100" : "one sensitivity only, got \(text.joined(separator: " "))")
+            }
+            guard value.isFinite, (0...100).contains(value) else {
+                throw ValidationError("the sensitivity must be a number from 0 to 100, got '\(text[0])'")
+            }
         }
 
         func run() throws {

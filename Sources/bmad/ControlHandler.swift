@@ -110,6 +110,9 @@ final class ControlHandler {
             do { parsed = try Policy.list(json: .array(list)) } catch {
                 throw Self.map(error)
             }
+            if try !(p.optionalBool("allow_future_vm") ?? false) {
+                for (i, policy) in parsed.enumerated() { try requireKnownVMs(policy, field: "policies[\(i)].match.vms") }
+            }
             var next = policies
             do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
             try commit(next)
@@ -227,18 +230,35 @@ final class ControlHandler {
 
     private func policyChange(_ method: BmadMethod, _ p: Params) throws -> JSONValue {
         let adding = method == .policyAdd
+        var values = p.values
+        let allowFutureVM: Bool
+        switch values.removeValue(forKey: "allow_future_vm") {
+        case nil, .null?: allowFutureVM = false
+        case .bool(let b)?: allowFutureVM = b
+        case let other?: throw ControlError.invalidParams("allow_future_vm", "must be a boolean, got \(other.typeName)")
+        }
         var policy: Policy
         do {
-            policy = try Policy(json: .object(p.values), idRequired: !adding)
+            policy = try Policy(json: .object(values), idRequired: !adding)
         } catch {
             throw Self.map(error)
         }
+        if !allowFutureVM { try requireKnownVMs(policy, field: "match.vms") }
         var next = policies
         do {
             policy = adding ? try next.add(policy) : try next.update(policy)
         } catch { throw Self.map(error) }
         try commit(next)
         return policy.json
+    }
+
+    /// A policy naming a VM this bmad does not run is usually a typo: refused unless the request
+    /// says `allow_future_vm: true` (a policy prepared before its VM exists).
+    private func requireKnownVMs(_ policy: Policy, field: String) throws {
+        for ref in policy.match.vms ?? [] where !dataplane.setup.vms.contains(where: { ref.refers(toID: $0.id, name: $0.name) }) {
+            let names = dataplane.setup.vms.map(\.name).joined(separator: ", ")
+            throw ControlError(.notFound, "\(field): no VM \(ref) (VMs: \(names)); give allow_future_vm: true for a VM still to come")
+        }
     }
 
     /// Saves, then publishes, then keeps the new set. A save failure changes nothing.
@@ -313,8 +333,14 @@ final class ControlHandler {
             let dp = try flow.optionalInt("dst_port", in: 0...65535) ?? 0
             hash = bma_flow_hash_tuple(s.hi, s.lo, d.hi, d.lo, number, UInt16(sp), UInt16(dp))
         }
-        let until = dataplane.nowNs &+ UInt64(seconds * 1e9)
+        // 0 seconds cancels: until 0 clears the forced mirroring (whatever the packet clock).
+        let until = seconds == 0 ? 0 : dataplane.nowNs &+ UInt64(seconds * 1e9)
         try answered(dataplane.force(vm: i, flowHash: hash, untilNs: until))
+        if until == 0 {
+            var out: [String: JSONValue] = ["vm": .string(name(i)), "until": .null, "cancelled": true]
+            if hash != 0 { out["flow_hash"] = .number(Double(hash)) }
+            return .object(out)
+        }
         let untilText = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(until) / 1e9))
         var out: [String: JSONValue] = ["vm": .string(name(i)), "until": .string(untilText), "seconds": .number(seconds)]
         if hash != 0 { out["flow_hash"] = .number(Double(hash)) }

@@ -141,15 +141,52 @@ final class BmactlTests: XCTestCase {
 
     // MARK: exit codes
 
-    func testDaemonErrorIsPrintedAsReceivedAndExits1() throws {
+    func testDaemonErrorIsPrintedAsReceivedAndExits1Or3ForNotFound() throws {
         let run = try bmactl(["vm", "show", "ghost"])
-        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(run.status, 3, "not found")
         XCTAssertEqual(run.stderr, "bmactl: not-found: no VM named 'ghost'\n")
         XCTAssertEqual(run.stdout, "")
 
         let conflict = try bmactl(["policy", "add", "--id", "10", "--json"])
         XCTAssertEqual(conflict.status, 1)
         XCTAssertEqual(conflict.stderr, "bmactl: conflict: policy 10 already exists\n")
+    }
+
+    func testUnknownSubcommandsGetASuggestion() throws {
+        let typo = try bmactl(["polcy", "list"])
+        XCTAssertEqual(typo.status, 2)
+        XCTAssertEqual(typo.stderr, "bmactl: unknown command 'polcy' for 'bmactl'; did you mean 'policy'?\n")
+        let nested = try bmactl(["policy", "lsit"])
+        XCTAssertEqual(nested.stderr, "bmactl: unknown command 'lsit' for 'bmactl policy'; did you mean 'list'?\n")
+        let far = try bmactl(["frobnicate"])
+        XCTAssertEqual(far.status, 2)
+        XCTAssertTrue(far.stderr.contains("use one of status, stats, top, vm, baseline, policy, sensitivity, mirror, config"), far.stderr)
+        XCTAssertTrue(daemon.requests.isEmpty)
+    }
+
+    func testSensitivityOutOfRangeIsAClearUsageError() throws {
+        for (value, message) in [("-1", "the sensitivity must be a number from 0 to 100, got '-1'"),
+                                 ("101", "the sensitivity must be a number from 0 to 100, got '101'"),
+                                 ("high", "the sensitivity must be a number from 0 to 100, got 'high'")] {
+            let run = try bmactl(["sensitivity", "set", value])
+            XCTAssertEqual(run.status, 2, value)
+            XCTAssertTrue(run.stderr.hasPrefix("Error: \(message)\n"), run.stderr)
+        }
+        XCTAssertTrue(daemon.requests.isEmpty)
+        assertSuccess(try bmactl(["sensitivity", "set", "0"]))
+    }
+
+    func testMirrorCancelAndAllowFutureVMParams() throws {
+        let cancel = try bmactl(["mirror", "cancel", "web1"])
+        assertSuccess(cancel)
+        XCTAssertEqual(cancel.stdout, "forced mirroring of web1 cancelled\n")
+        assertSuccess(try bmactl(["policy", "add", "--id", "11", "--vm", "web9", "--allow-future-vm"]))
+        assertSuccess(try bmactl(["policy", "replace", "--allow-future-vm"], stdin: "[]"))
+        XCTAssertEqual(daemon.requests.map(\.method), ["mirror.force", "policy.add", "policy.replace"])
+        XCTAssertEqual(daemon.requests[0].params, ["vm": "web1", "seconds": 0])
+        XCTAssertEqual(daemon.requests[1].params["allow_future_vm"], true)
+        XCTAssertEqual(daemon.requests[1].params["match"]?["vms"], ["web9"])
+        XCTAssertEqual(daemon.requests[2].params, ["policies": [], "allow_future_vm": true])
     }
 
     func testNoSocketExits3() throws {

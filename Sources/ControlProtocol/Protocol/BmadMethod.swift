@@ -28,8 +28,9 @@ public enum BmadMethod: String, CaseIterable, Sendable {
         case .status, .stats, .vmList, .policyList, .configShow: []
         case .vmShow, .baselineShow, .baselineFreeze, .baselineUnfreeze, .baselineReset, .baselineExport: ["vm"]
         case .baselineImport: ["vm", "baseline"]
-        case .policyShow, .policyRemove, .policyAdd, .policyUpdate: ["id"]
-        case .policyReplace: ["policies"]
+        case .policyShow, .policyRemove: ["id"]
+        case .policyAdd, .policyUpdate: ["id", "allow_future_vm"]
+        case .policyReplace: ["policies", "allow_future_vm"]
         case .sensitivitySet: ["value", "reset", "vm"]
         case .mirrorForce: ["vm", "seconds", "flow"]
         }

@@ -1,0 +1,50 @@
+import Control
+import Foundation
+import XCTest
+
+/// Nothing silent: a policy naming a VM bmad does not run is refused unless the request allows
+/// a future VM; a forced mirroring can be cancelled.
+final class ControlOperatorTests: ControlTestCase {
+    func testPoliciesNamingUnknownVMsAreRefusedUnlessAllowed() throws {
+        let scratch = try makeScratch()
+        let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "web1", id: 101, devargs: "net_null1,no-rx=1")],
+                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
+        let (bmad, _) = try startDaemon(config, in: scratch)
+        let client = try bmad.client()
+        defer { client.close() }
+
+        XCTAssertThrowsError(try client.call("policy.add", params: ["id": 1, "match": ["vms": ["web9"]]])) { error in
+            XCTAssertEqual((error as? ControlError)?.code, .notFound, "\(error)")
+            XCTAssertTrue((error as? ControlError)?.message.hasPrefix("match.vms: no VM web9 (VMs: web1)") ?? false, "\(error)")
+        }
+        XCTAssertThrowsError(try client.call("policy.replace", params: ["policies": [["id": 2, "match": ["vms": [7]]]]])) { error in
+            XCTAssertEqual((error as? ControlError)?.code, .notFound, "\(error)")
+        }
+        XCTAssertEqual(try client.call("status")["policies"]?.intValue, 0, "nothing was added")
+
+        XCTAssertEqual(try client.call("policy.add", params: ["id": 1, "match": ["vms": ["web1", 101]]])["id"], 1)
+        let future = try client.call("policy.add", params: ["id": 3, "match": ["vms": ["web9"]], "allow_future_vm": true])
+        XCTAssertEqual(future["id"], 3)
+        XCTAssertNil(future["allow_future_vm"], "the flag is not part of the stored policy")
+        XCTAssertThrowsError(try client.call("policy.add", params: ["id": 4, "allow_future_vm": "yes"])) { error in
+            XCTAssertEqual((error as? ControlError)?.code, .invalidParams, "\(error)")
+        }
+        XCTAssertEqual(try client.call("status")["policies"]?.intValue, 2)
+    }
+
+    func testAForcedMirroringCanBeCancelled() throws {
+        let scratch = try makeScratch()
+        let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "web1", id: 101, devargs: "net_null1,no-rx=1")],
+                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
+        let (bmad, _) = try startDaemon(config, in: scratch)
+        let client = try bmad.client()
+        defer { client.close() }
+
+        XCTAssertNotNil(try client.call("mirror.force", params: ["vm": "web1", "seconds": 600])["until"]?.stringValue)
+        XCTAssertNotNil(try client.call("vm.show", params: ["vm": "web1"])["forced_until"], "forced")
+        let cancelled = try client.call("mirror.force", params: ["vm": "web1", "seconds": 0])
+        XCTAssertEqual(cancelled["cancelled"], true)
+        XCTAssertEqual(cancelled["until"], .null)
+        XCTAssertNil(try client.call("vm.show", params: ["vm": "web1"])["forced_until"], "no longer forced")
+    }
+}
