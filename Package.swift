@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "CDPDKTests", dependencies: ["CDPDK"]),
         .testTarget(name: "BMAContractTests", dependencies: ["BMAContract", "CDPDK"]),
         .testTarget(name: "bmadTests", dependencies: ["bmad", "Dataplane", "Control", "CDPDK", "BMAContract"]),
+        // The Swift frame parser against the C one (no EAL needed).
+        .testTarget(name: "FrameParserTests", dependencies: ["PacketCapture", "CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "ControlProtocol", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),

@@ -24,15 +24,14 @@ struct ImportCommand: ParsableCommand {
         let node = try AnalyzerNode(configuration: store.configuration())
         var total = 0
         for path in files {
-            let packets: [MirroredPacket]
-            do { packets = try CaptureImport.read(path: path, vm: vm) } catch {
+            let count: Int
+            do { count = try CaptureImport.forEach(path: path, vm: vm) { node.process($0) } } catch {
                 node.stop()
                 FileHandle.standardError.write(Data("bma-analyzer: \(path): \(error)\n".utf8))
                 throw ExitCode(1)
             }
-            for p in packets { node.process(p) }
-            total += packets.count
-            print("\(path): \(packets.count) packets")
+            total += count
+            print("\(path): \(count) packets")
         }
         node.stop()
         let s = node.status(ingest: nil)

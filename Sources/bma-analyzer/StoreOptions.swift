@@ -18,6 +18,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Start a new segment file after this many seconds.")
     var rotateSeconds: UInt64 = 300
 
+    @Flag(help: "Give every stored packet a readable comment (bma vm=... reasons=...) besides its binary metadata; costs about as much as storing the packet.")
+    var packetComments = false
+
     @Option(help: "Alert file (EVE JSON lines); default STORE/eve.json.")
     var eve: String?
 
@@ -33,6 +36,7 @@ struct StoreOptions: ParsableArguments {
         c.store.minFreeBytes = minFreeBytes
         c.store.maxSegmentBytes = rotateBytes
         c.store.maxSegmentSeconds = rotateSeconds
+        c.store.packetComments = packetComments
         c.evePath = eve
         for v in vmNames {
             let parts = v.split(separator: "=", maxSplits: 1)

@@ -28,7 +28,9 @@ struct InspectPacketViewTests {
     @Test("a truncated copy keeps the lengths of the packet on the wire")
     func truncated() throws {
         let frame = F.tcp("10.0.0.5", 51_000, "203.0.113.7", 443, flags: TCPFlag.ack, payload: [1, 2, 3, 4], missing: 1_400)
-        let view = PacketView(frame: frame)
+        // Cut on the wire's side, the frame would be malformed; as a copy of a longer frame it is not.
+        #expect(PacketView(frame: frame).malformed == .ipv4TotalLong)
+        let view = PacketView(frame: frame, wireLength: frame.count + 1_400)
         #expect(view.malformed == nil)
         #expect(view.ip?.totalLength == 20 + 20 + 1_404)
         #expect(view.tcp?.payloadLength == 1_404)
@@ -89,11 +91,11 @@ struct InspectPacketViewTests {
 
     @Test("malformed headers are named, not trusted", arguments: [
         ([UInt8](repeating: 0, count: 10), PacketView.Malformed.runt),
-        (F.ethernet(etherType: 0x0800, payload: [0x45, 0, 0, 20]), .truncatedIPHeader),
-        (F.ethernet(etherType: 0x0800, payload: [0x55] + [UInt8](repeating: 0, count: 19)), .badIPVersion),
-        (F.ethernet(etherType: 0x0800, payload: [0x44] + [UInt8](repeating: 0, count: 19)), .badIPHeaderLength),
-        (F.ethernet(etherType: 0x0800, payload: [0x45, 0, 0, 10] + [UInt8](repeating: 0, count: 16)), .badIPTotalLength),
-        (F.ethernet(vlans: [1, 2, 3, 4, 5], etherType: 0x0800, payload: []), .tooManyVLANTags),
+        (F.ethernet(etherType: 0x0800, payload: [0x45, 0, 0, 20]), .ipv4Truncated),
+        (F.ethernet(etherType: 0x0800, payload: [0x55] + [UInt8](repeating: 0, count: 19)), .ipv4Version),
+        (F.ethernet(etherType: 0x0800, payload: [0x44] + [UInt8](repeating: 0, count: 19)), .ipv4HeaderLength),
+        (F.ethernet(etherType: 0x0800, payload: [0x45, 0, 0, 10] + [UInt8](repeating: 0, count: 16)), .ipv4TotalShort),
+        (F.ethernet(vlans: [1, 2, 3], etherType: 0x0800, payload: []), .vlanDepth),
     ])
     func malformed(frame: [UInt8], reason: PacketView.Malformed) {
         #expect(PacketView(frame: frame).malformed == reason)
@@ -104,7 +106,7 @@ struct InspectPacketViewTests {
         var frame = F.tcp("10.0.0.1", 1, "10.0.0.2", 2, flags: TCPFlag.syn)
         frame[14 + 20 + 12] = 0xF0  // 60-byte header in a 20-byte segment
         let view = PacketView(frame: frame)
-        #expect(view.malformed == .badTCPOffset && view.tcp == nil && view.ip != nil)
+        #expect(view.malformed == .tcpOffsetLong && view.tcp == nil && view.ip != nil)
     }
 
     // MARK: DNS
@@ -243,7 +245,7 @@ struct InspectPacketViewTests {
         let records = try RealCaptures.read(name).records
         var ip = 0
         for record in records {
-            let view = PacketView(frame: record.data)
+            let view = PacketView(frame: record.data, wireLength: Int(record.originalLength))
             #expect(view.malformed == nil, "record \(record.timestampNanoseconds)")
             if view.ip != nil { ip += 1 }
         }

@@ -27,8 +27,8 @@ struct PcapNGRoundTripTests {
     }
 
     static func write(_ packets: [MirroredPacket], to path: String, byteOrder: PcapByteOrder = .littleEndian,
-                      bufferCapacity: Int = 1 << 18) throws -> PcapNGWriter {
-        let writer = try PcapNGWriter(path: path, byteOrder: byteOrder, bufferCapacity: bufferCapacity)
+                      bufferCapacity: Int = 1 << 18, comments: Bool = true) throws -> PcapNGWriter {
+        let writer = try PcapNGWriter(path: path, byteOrder: byteOrder, bufferCapacity: bufferCapacity, comments: comments)
         for (index, packet) in packets.enumerated() {
             // The size announced before writing is what the file grows by.
             let prepared = writer.prepare(packet)
@@ -39,13 +39,14 @@ struct PcapNGRoundTripTests {
         return writer
     }
 
-    @Test("writer then reader gives every packet back, in both byte orders", arguments: [PcapByteOrder.littleEndian, .bigEndian])
-    func roundTrip(order: PcapByteOrder) throws {
+    @Test("writer then reader gives every packet back, in both byte orders, with and without comments",
+          arguments: [PcapByteOrder.littleEndian, .bigEndian], [true, false])
+    func roundTrip(order: PcapByteOrder, comments: Bool) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("round.pcapng")
         let packets = Self.samples()
         // A small buffer, so that flushes happen in the middle.
-        let writer = try Self.write(packets, to: path, byteOrder: order, bufferCapacity: 4096)
+        let writer = try Self.write(packets, to: path, byteOrder: order, bufferCapacity: 4096, comments: comments)
         try writer.close()
         #expect(writer.bytesWritten == Int(StoreFiles.size(path)))
         #expect(writer.durablePacketCount == packets.count)
@@ -57,7 +58,13 @@ struct PcapNGRoundTripTests {
         #expect(records.map(\.packet) == packets)
         #expect(records.map(\.index) == Array(0..<packets.count))
         #expect(records.allSatisfy { $0.hasBMAOption })
-        #expect(records.map { $0.comments.first } == packets.map { BMAPacketOption.comment(for: $0) })
+        #expect(records.map { $0.comments.first } == packets.map { comments ? BMAPacketOption.comment(for: $0) : nil })
+        // The option written in place is byte for byte the documented encoding.
+        let file = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+        for packet in packets {
+            let payload = BMAPacketOption(packet: packet).encodedPayload()
+            #expect((0...(file.count - payload.count)).contains { file[$0..<$0 + payload.count].elementsEqual(payload) })
+        }
         // One interface per VM, in order of first appearance.
         #expect(reader.interfaces.map(\.name) == ["vm7", "vm8", "vm9", "vm0", "vm4000000000"])
         #expect(reader.interfaces.allSatisfy { $0.timestampResolution == 9 && $0.snapLength == 262_144 && $0.linkType == 1 })

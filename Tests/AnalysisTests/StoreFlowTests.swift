@@ -68,52 +68,52 @@ struct StoreFlowTests {
         #expect(FlowKey(srcIP: "::1", dstIP: "10.0.0.1", proto: 6, srcPort: 1, dstPort: 2).communityID == nil)
         // The spec's example from a frame.
         let frame = FrameBuilder.tcpFrame(source: [128, 232, 110, 120], destination: [66, 35, 250, 204], sourcePort: 34855, destinationPort: 80)
-        #expect(FrameFlow(frame: frame)?.communityID == "1:LQU9qZlK+B5F3KDmev6m5PMibrg=")
+        #expect(FlowTuple(frame: frame)?.communityID == "1:LQU9qZlK+B5F3KDmev6m5PMibrg=")
     }
 
     @Test("frame 5-tuples: IPv4, VLANs, fragments, IPv6 extension headers, ICMP, non-IP, truncated")
     func frameFlows() {
         let a: [UInt8] = [10, 0, 0, 5], b: [UInt8] = [203, 0, 113, 7]
         let tcp = FrameBuilder.tcpFrame(source: a, destination: b, sourcePort: 40000, destinationPort: 443, vlans: [100, 200])
-        #expect(FrameFlow(frame: tcp)?.key == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 6, srcPort: 40000, dstPort: 443))
+        #expect(FlowTuple(frame: tcp)?.flowKey == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 6, srcPort: 40000, dstPort: 443))
         let udp = FrameBuilder.udpFrame(source: a, destination: b, sourcePort: 5353, destinationPort: 53)
-        #expect(FrameFlow(frame: udp)?.key == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 17, srcPort: 5353, dstPort: 53))
+        #expect(FlowTuple(frame: udp)?.flowKey == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 17, srcPort: 5353, dstPort: 53))
         // A later fragment has no ports.
         let fragment = FrameBuilder.ethernet(etherType: 0x0800, payload: FrameBuilder.ipv4(
             source: a, destination: b, protocolNumber: 17, payload: [1, 2, 3, 4, 5, 6, 7, 8], fragmentField: 0x0010))
-        #expect(FrameFlow(frame: fragment)?.key == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 17, srcPort: 0, dstPort: 0))
+        #expect(FlowTuple(frame: fragment)?.flowKey == FlowKey(srcIP: "10.0.0.5", dstIP: "203.0.113.7", proto: 17, srcPort: 0, dstPort: 0))
         // ICMP: type and code.
         let echo = StorePackets.icmpEcho(vm: 1, timestampNs: 1, sequence: 1, reply: false).frame
-        #expect(FrameFlow(frame: echo)?.key == FlowKey(srcIP: "10.0.0.5", dstIP: "198.51.100.9", proto: 1, srcPort: 8, dstPort: 0))
+        #expect(FlowTuple(frame: echo)?.flowKey == FlowKey(srcIP: "10.0.0.5", dstIP: "198.51.100.9", proto: 1, srcPort: 8, dstPort: 0))
         let reply = StorePackets.icmpEcho(vm: 1, timestampNs: 1, sequence: 1, reply: true).frame
-        #expect(FrameFlow(frame: echo)?.communityID == FrameFlow(frame: reply)?.communityID)
+        #expect(FlowTuple(frame: echo)?.communityID == FlowTuple(frame: reply)?.communityID)
         // IPv6 with hop-by-hop and destination options before TCP.
-        let tcpSegment = FrameBuilder.be16(50000) + FrameBuilder.be16(22) + [UInt8](repeating: 0, count: 16)
+        let tcpSegment = FrameBuilder.be16(50000) + FrameBuilder.be16(22) + [UInt8](repeating: 0, count: 8) + [0x50] + [UInt8](repeating: 0, count: 7)
         let extensions: [UInt8] = [60, 0, 1, 4, 0, 0, 0, 0] + [6, 1] + [UInt8](repeating: 0, count: 14)
         let ipv6 = [0x60, 0, 0, 0] + FrameBuilder.be16(UInt16(extensions.count + tcpSegment.count)) + [0, 64]
             + StorePackets.host6A + StorePackets.host6B + extensions + tcpSegment
         let v6Frame = FrameBuilder.ethernet(vlans: [5], etherType: 0x86DD, payload: ipv6)
-        #expect(FrameFlow(frame: v6Frame)?.key == FlowKey(srcIP: "2001:db8::1", dstIP: "2001:db8::2", proto: 6, srcPort: 50000, dstPort: 22))
-        #expect(FrameFlow(frame: v6Frame)?.sourceAddress == StorePackets.host6A)
+        #expect(FlowTuple(frame: v6Frame)?.flowKey == FlowKey(srcIP: "2001:db8::1", dstIP: "2001:db8::2", proto: 6, srcPort: 50000, dstPort: 22))
+        #expect(FlowTuple(frame: v6Frame)?.source.octets == StorePackets.host6A)
         // Not IP, or cut before the IP header ends: no flow. Cut inside the ports: ports 0.
-        #expect(FrameFlow(frame: StorePackets.arp(vm: 1, timestampNs: 1, sequence: 1).frame) == nil)
-        #expect(FrameFlow(frame: Array(tcp.prefix(14 + 8 + 19))) == nil)
-        #expect(FrameFlow(frame: []) == nil)
-        #expect(FrameFlow(frame: Array(tcp.prefix(14 + 8 + 20 + 3)))?.key.srcPort == 0)
-        // Five VLAN tags are too many.
+        #expect(FlowTuple(frame: StorePackets.arp(vm: 1, timestampNs: 1, sequence: 1).frame) == nil)
+        #expect(FlowTuple(frame: Array(tcp.prefix(14 + 8 + 19))) == nil)
+        #expect(FlowTuple(frame: []) == nil)
+        #expect(FlowTuple(frame: Array(tcp.prefix(14 + 8 + 20 + 3)))?.flowKey.srcPort == 0)
+        // Three VLAN tags are too many (bmad's parser skips two).
         let tagged = FrameBuilder.ethernet(vlans: [1, 2, 3, 4, 5], etherType: 0x0800, payload: [UInt8](repeating: 0x45, count: 40))
-        #expect(FrameFlow(frame: tagged) == nil)
+        #expect(FlowTuple(frame: tagged) == nil)
     }
 
     @Test("every prefix and random mutation of frames parses without crashing")
     func frameFlowRobustness() {
         var random = SeededGenerator(seed: 42)
         for packet in StorePackets.mixed(count: 40) {
-            for length in 0...packet.frame.count { _ = FrameFlow(frame: Array(packet.frame.prefix(length))) }
+            for length in 0...packet.frame.count { _ = FlowTuple(frame: Array(packet.frame.prefix(length))) }
             for _ in 0..<50 {
                 var frame = packet.frame
                 for _ in 0..<3 { frame[Int.random(in: 0..<frame.count, using: &random)] = UInt8.random(in: 0...255, using: &random) }
-                _ = FrameFlow(frame: frame)?.communityID
+                _ = FlowTuple(frame: frame)?.communityID
             }
         }
     }

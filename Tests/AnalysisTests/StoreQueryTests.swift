@@ -6,13 +6,15 @@ import Testing
 struct StoreQueryTests {
     static func makeStore(_ directory: TemporaryDirectory, clock: StoreTestClock = StoreTestClock()) throws -> (CaptureStore, String) {
         let path = directory.file("store")
-        // 16 KiB segments: the 300 packets spread over many of them.
-        let store = try CaptureStore(directory: path, configuration: StoreSetup.configuration(clock: clock, segmentBytes: 16 << 10, bufferBytes: 4096))
+        // 16 KiB segments with readable comments: the 300 packets spread over many of them.
+        var configuration = StoreSetup.configuration(clock: clock, segmentBytes: 16 << 10, bufferBytes: 4096)
+        configuration.packetComments = true
+        let store = try CaptureStore(directory: path, configuration: configuration)
         return (store, path)
     }
 
     static func flowOf(_ packet: MirroredPacket) -> FlowKey? {
-        FrameFlow(frame: packet.frame)?.key
+        FlowTuple(frame: packet.frame)?.flowKey
     }
 
     @Test("query by VM, time and flow returns exactly the right packets")

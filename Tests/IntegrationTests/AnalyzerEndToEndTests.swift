@@ -319,23 +319,24 @@ final class AnalyzerEndToEndTests: IntegrationTestCase {
         let eveLines = try String(contentsOfFile: "\(store)/eve.json", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(try eveLines.map { try EVE.object(Data($0.utf8)).alert }, all, "eve.json holds the same alerts, one per line")
 
-        // The stored pcapng, read by tshark: the original frames with bmad's metadata in comments.
+        // The stored pcapng, read by tshark: the original frames, one interface per VM named after
+        // it and its sensor (readable per-packet comments are off by default).
         let segments = try FileManager.default.contentsOfDirectory(atPath: store).filter { $0.hasPrefix("seg-") && $0.hasSuffix(".pcapng") }.sorted()
         XCTAssertFalse(segments.isEmpty, "segments in \(store)")
         var rows: [[String: String]] = []
         for seg in segments {
-            rows += try AnalyzerTshark.rows("\(store)/\(seg)", ["frame.comment", "ip.src", "ip.dst", "tcp.flags.syn", "tcp.flags.ack", "udp.dstport", "dns.qry.name"],
+            rows += try AnalyzerTshark.rows("\(store)/\(seg)", ["frame.interface_description", "ip.src", "ip.dst", "tcp.flags.syn", "tcp.flags.ack", "udp.dstport", "dns.qry.name"],
                                             in: scratch, label: "tshark-store")
         }
         XCTAssertEqual(UInt64(rows.count), stored, "tshark reads every stored packet")
-        let vm1Rows = rows.filter { ($0["frame.comment"] ?? "").hasPrefix("bma vm=101 ") }
-        let vm2Rows = rows.filter { ($0["frame.comment"] ?? "").hasPrefix("bma vm=102 ") }
-        XCTAssertEqual(vm1Rows.count + vm2Rows.count, rows.count, "every stored packet's comment names VM 101 or 102: \(rows.prefix(2))")
+        let vm1Rows = rows.filter { ($0["frame.interface_description"] ?? "").hasPrefix("bma vm=101 ") }
+        let vm2Rows = rows.filter { ($0["frame.interface_description"] ?? "").hasPrefix("bma vm=102 ") }
+        XCTAssertEqual(vm1Rows.count + vm2Rows.count, rows.count, "every stored packet's interface names VM 101 or 102: \(rows.prefix(2))")
         XCTAssertTrue(vm1Rows.allSatisfy { $0["ip.src"] == Self.camera && $0["ip.dst"] == Self.scanTarget }, "VM 101's packets are the scan's")
         let syns = vm1Rows.filter { AnalyzerTshark.isSet($0["tcp.flags.syn"]) && !AnalyzerTshark.isSet($0["tcp.flags.ack"]) }
         XCTAssertGreaterThanOrEqual(syns.count, 20, "the scan's SYNs are in the store")
-        XCTAssertTrue(vm1Rows.allSatisfy { ($0["frame.comment"] ?? "").contains("sensor=\(Self.sourceIP)") && ($0["frame.comment"] ?? "").contains("encap=geneve") },
-                      "comment: \(vm1Rows.first?["frame.comment"] ?? "")")
+        XCTAssertTrue(vm1Rows.allSatisfy { ($0["frame.interface_description"] ?? "").contains("sensor=\(Self.sourceIP)") },
+                      "interface: \(vm1Rows.first?["frame.interface_description"] ?? "")")
         XCTAssertTrue(vm2Rows.allSatisfy { $0["ip.dst"] == Self.tunnelServer && $0["udp.dstport"] == "53" && ($0["dns.qry.name"] ?? "").hasSuffix("pirate.sea") },
                       "VM 102's packets are the tunnel's queries")
 

@@ -329,10 +329,10 @@ enum AnalyzerTshark {
         try packet(file, index: index, ["communityid"], extra: ["--enable-protocol", "communityid"], in: scratch)?["communityid"]
     }
 
-    static let flowFields = ["ip.src", "ip.dst", "ip.proto", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "frame.comment"]
+    static let flowFields = ["ip.src", "ip.dst", "ip.proto", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "frame.interface_description"]
 
     /// Asserts that the packet an alert's pcap reference names is in the store and belongs to the
-    /// alert's flow (either direction), and that its metadata comment names VM `vmID`.
+    /// alert's flow (either direction), and that its interface names VM `vmID`.
     static func assertReferenceMatchesFlow(_ a: EVEAlert, store: String, vmID: UInt32, in scratch: ScratchDirectory,
                                            file: StaticString = #filePath, line: UInt = #line) throws {
         guard let ref = a.pcap else {
@@ -356,7 +356,7 @@ enum AnalyzerTshark {
                       "packet \(ref.file)#\(ref.packet) is \(packetEnds), not of the alert's flow: \(a.summary)", file: file, line: line)
         let proto = ["TCP": "6", "UDP": "17", "ICMP": "1"][a.proto ?? ""]
         XCTAssertEqual(p["ip.proto"], proto, "protocol of \(ref.file)#\(ref.packet): \(a.summary)", file: file, line: line)
-        XCTAssertTrue((p["frame.comment"] ?? "").hasPrefix("bma vm=\(vmID) "),
-                      "comment of \(ref.file)#\(ref.packet) is '\(p["frame.comment"] ?? "")', expected VM \(vmID)", file: file, line: line)
+        XCTAssertTrue((p["frame.interface_description"] ?? "").hasPrefix("bma vm=\(vmID) "),
+                      "interface of \(ref.file)#\(ref.packet) is '\(p["frame.interface_description"] ?? "")', expected VM \(vmID)", file: file, line: line)
     }
 }

@@ -12,17 +12,27 @@ import Darwin
 /// Interface Description Block for it (if_name `vm<ID>`, if_description `bma vm=<ID>
 /// sensor=<first sensor>`, Ethernet, if_tsresol 9, snap length 262144). Each packet is an Enhanced
 /// Packet Block stamped with its own time (`timestampNs`) in nanoseconds, carrying the frame, its
-/// original length, a readable opt_comment and BMA's custom option 2989 (see `BMAPacketOption`).
+/// original length and BMA's custom option 2989 (see `BMAPacketOption`), plus a readable
+/// opt_comment when `comments` is on (off by default: formatting text per packet costs more
+/// than everything else the writer does; query exports turn it on).
+///
+/// Blocks are encoded straight into one large buffer that goes to the file in one write() per
+/// flush (like dumpcap), with no per-packet intermediate arrays.
 ///
 /// A failed flush never leaves half a block in the file: the file is cut back to the last block
 /// that was written whole, and the blocks not written stay buffered for the next `flush()`.
 /// `durablePacketCount` says how many packets the kernel has. The class is not thread-safe.
 public final class PcapNGWriter {
-    /// A packet with its options encoded, so its size is known before it is written.
+    /// A packet whose block size is known before it is written.
     public struct PreparedPacket: Sendable {
         public let packet: MirroredPacket
-        let options: [PcapNGOption]
+        /// The readable comment, when comments are on.
+        let comment: [UInt8]?
         let captured: Int
+        /// UTF-8 bytes of the sensor kept in the BMA option.
+        let sensorBytes: Int
+        /// Length of the BMA option's value (PEN, metadata, TLVs).
+        let optionLength: Int
         /// Length of its Enhanced Packet Block.
         public let blockLength: Int
     }
@@ -30,6 +40,8 @@ public final class PcapNGWriter {
     public let path: String
     public let byteOrder: PcapByteOrder
     public let bufferCapacity: Int
+    /// Whether each packet carries the readable opt_comment.
+    public let comments: Bool
     /// Flush whenever the buffer reaches `bufferCapacity`. A caller that wants to handle write
     /// failures at a moment of its choosing turns it off and calls `flush()` itself.
     public var autoFlush = true
@@ -58,8 +70,9 @@ public final class PcapNGWriter {
 
     /// Creates (or truncates) `path` and buffers the Section Header Block.
     public init(path: String, byteOrder: PcapByteOrder = .littleEndian, bufferCapacity: Int = 1 << 18,
-                application: String = "bma-analyzer") throws(PcapNGError) {
+                application: String = "bma-analyzer", comments: Bool = false) throws(PcapNGError) {
         self.path = path
+        self.comments = comments
         self.byteOrder = byteOrder
         self.bufferCapacity = max(bufferCapacity, 4096)
         encoder = PcapNGEncoder(byteOrder: byteOrder)
@@ -82,15 +95,17 @@ public final class PcapNGWriter {
         }
     }
 
-    /// Encodes the packet's options; pass the result to `write(_:)` or `encodedLength(of:)`.
+    /// Sizes the packet's block; pass the result to `write(_:)` or `encodedLength(of:)`.
     public func prepare(_ packet: MirroredPacket) -> PreparedPacket {
-        let options = [
-            PcapNGOption(code: PcapNGFormat.optionComment, text: BMAPacketOption.comment(for: packet)),
-            PcapNGOption(code: PcapNGFormat.optionCustomBinary, value: customOptionValue(packet)),
-        ]
+        let comment = comments ? Array(BMAPacketOption.comment(for: packet).utf8.prefix(Int(UInt16.max))) : nil
         let captured = min(packet.frame.count, Int(PcapNGFormat.snapLength))
-        let length = 12 + 20 + PcapNGFormat.padded(captured) + PcapNGEncoder.encodedLength(of: options)
-        return PreparedPacket(packet: packet, options: options, captured: captured, blockLength: length)
+        let sensorBytes = BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes).count
+        let optionLength = 4 + BMAOptionLayout.length(sensorBytes: sensorBytes, encapsulation: packet.encapsulation,
+                                                       hasMetadata: packet.metadata != nil)
+        var length = 12 + 20 + PcapNGFormat.padded(captured) + 4 + PcapNGFormat.padded(optionLength) + 4
+        if let comment { length += 4 + PcapNGFormat.padded(comment.count) }
+        return PreparedPacket(packet: packet, comment: comment, captured: captured, sensorBytes: sensorBytes,
+                              optionLength: optionLength, blockLength: length)
     }
 
     /// Bytes writing `prepared` would add to the file (its block, and its VM's interface block
@@ -113,10 +128,7 @@ public final class PcapNGWriter {
         let packet = prepared.packet
         let interface = interfaceIndex(for: packet)
         let buffered = blockEnds.last?.packets ?? 0
-        encoder.appendEnhancedPacket(
-            interfaceID: interface, timestamp: packet.timestampNs, data: packet.frame[..<prepared.captured],
-            originalLength: max(packet.originalLength, UInt32(clamping: packet.frame.count)),
-            options: prepared.options, to: &buffer)
+        appendEnhancedPacket(prepared, interface: interface)
         blockEnds.append((buffer.count, buffered + 1))
         let index = packetCount
         packetCount += 1
@@ -227,11 +239,39 @@ public final class PcapNGWriter {
         ]
     }
 
-    private func customOptionValue(_ packet: MirroredPacket) -> [UInt8] {
-        var value: [UInt8] = []
-        byteOrder.append(PcapNGFormat.bmaPrivateEnterpriseNumber, to: &value)
-        value += BMAPacketOption(packet: packet).encodedPayload()
-        return value
+    /// One Enhanced Packet Block, written in place at the end of the buffer.
+    private func appendEnhancedPacket(_ prepared: PreparedPacket, interface: UInt32) {
+        let packet = prepared.packet
+        let start = buffer.count
+        let length = prepared.blockLength
+        buffer.append(contentsOf: repeatElement(0, count: length))
+        let order = byteOrder
+        buffer.withUnsafeMutableBytes { whole in
+            var out = BlockCursor(base: whole.baseAddress! + start, order: order)
+            out.put32(PcapNGFormat.enhancedPacketBlock)
+            out.put32(UInt32(length))
+            out.put32(interface)
+            out.put32(UInt32(truncatingIfNeeded: packet.timestampNs >> 32))
+            out.put32(UInt32(truncatingIfNeeded: packet.timestampNs))
+            out.put32(UInt32(prepared.captured))
+            out.put32(max(packet.originalLength, UInt32(clamping: packet.frame.count)))
+            packet.frame.withUnsafeBytes { frame in out.putBytes(UnsafeRawBufferPointer(rebasing: frame[..<prepared.captured])) }
+            out.pad()
+            if let comment = prepared.comment {
+                out.put16(PcapNGFormat.optionComment)
+                out.put16(UInt16(comment.count))
+                comment.withUnsafeBytes { out.putBytes($0) }
+                out.pad()
+            }
+            out.put16(PcapNGFormat.optionCustomBinary)
+            out.put16(UInt16(prepared.optionLength))
+            out.put32(PcapNGFormat.bmaPrivateEnterpriseNumber)
+            BMAOptionLayout.write(packet, sensorBytes: prepared.sensorBytes, to: &out)
+            out.pad()
+            out.put16(PcapNGFormat.optionEndOfOptions)
+            out.put16(0)
+            out.put32(UInt32(length))
+        }
     }
 
     private static func lastError() -> String {

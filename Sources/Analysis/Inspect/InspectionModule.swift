@@ -81,10 +81,14 @@ public final class InspectionPipeline: @unchecked Sendable {
     /// Decodes the packet, runs every enabled module on it, and ticks them when the tick
     /// interval has passed in packet time.
     public func process(_ packet: MirroredPacket, emit: (Alert) -> Void) {
-        let view = PacketView(frame: packet.frame)
+        process(packet, view: PacketView(packet: packet), emit: emit)
+    }
+
+    /// Runs the modules on a packet already decoded into `view`.
+    public func process(_ packet: MirroredPacket, view: PacketView, emit: (Alert) -> Void) {
         lock.withLock {
             statistics.packets += 1
-            if let malformed = view.malformed { statistics.malformed[malformed.rawValue, default: 0] += 1 }
+            if let malformed = view.malformed { statistics.malformed[malformed.description, default: 0] += 1 }
             if view.ip == nil { statistics.nonIP += 1 }
             for entry in entries where entry.enabled {
                 let name = entry.module.name

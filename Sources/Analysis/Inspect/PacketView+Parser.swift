@@ -1,10 +1,13 @@
-extension PacketView {
-    /// The decoder. Every read goes through `u8`/`u16`/`u32`, which check the index against the
-    /// captured bytes first; the layer functions check whole headers before reading them.
-    struct Parser {
-        let bytes: [UInt8]
+import PacketCapture
 
-        static let vlanTagTypes: Set<UInt16> = [0x8100, 0x88A8, 0x9100]
+extension PacketView {
+    /// Fills a view from the headers the one frame parser found (`FrameHeaders`): only fields
+    /// at offsets it has already checked are read here (TCP sequence numbers, ICMP echo ids,
+    /// ARP addresses, the quoted header of an ICMP error, DNS). Every read is bounds-checked.
+    struct Details {
+        let bytes: [UInt8]
+        let headers: FrameHeaders
+
         static let dnsPorts: Set<UInt16> = [53, 5353]
 
         func has(_ offset: Int, _ length: Int) -> Bool {
@@ -17,127 +20,66 @@ extension PacketView {
             UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
         }
 
-        mutating func parse(into view: inout PacketView) {
-            guard has(0, 14) else { view.malformed = .runt; return }
-            view.destinationMAC = MACAddress(bytes, at: 0)
-            view.sourceMAC = MACAddress(bytes, at: 6)
-            var typeOffset = 12
-            while Self.vlanTagTypes.contains(u16(typeOffset)) {
-                guard view.vlanIDs.count < PacketView.maximumVLANTags else { view.malformed = .tooManyVLANTags; return }
-                guard has(typeOffset + 4, 2) else { view.malformed = .runt; return }
-                view.vlanIDs.append(u16(typeOffset + 2) & 0x0FFF)
-                typeOffset += 4
-            }
-            let etherType = u16(typeOffset)
-            view.etherType = etherType
-            let start = typeOffset + 2
-            switch etherType {
-            case 0x0800: parseIPv4(at: start, into: &view)
-            case 0x86DD: parseIPv6(at: start, into: &view)
-            case 0x0806: parseARP(at: start, into: &view)
+        func fill(_ view: inout PacketView) {
+            let h = headers
+            view.malformed = h.malformed == .none ? nil : h.malformed
+            guard h.capturedLength >= 14, h.malformed != .runt else { return }
+            view.destinationMAC = MACAddress(rawValue: h.destinationMAC)
+            view.sourceMAC = MACAddress(rawValue: h.sourceMAC)
+            if h.vlanCount > 0 { view.vlanIDs = h.vlanIDs }
+            // Stopped inside the VLAN tags: no EtherType.
+            guard h.l3Offset != 0 else { return }
+            view.etherType = h.etherType
+            switch h.l3 {
+            case .arp: fillARP(&view)
+            case .ipv4, .ipv6: fillIP(&view)
             default: return
             }
-            guard view.malformed == nil, let ip = view.ip, !ip.isLaterFragment else { return }
-            // The transport header lies between the IP header and the end of the datagram, or
-            // the end of the capture if that comes first.
-            let end = min(bytes.count, ip.offset + ip.totalLength)
-            let start4 = ip.offset + ip.headerLength
-            switch ip.protocolNumber {
-            case 6: parseTCP(at: start4, end: end, ip: ip, into: &view)
-            case 17: parseUDP(at: start4, end: end, ip: ip, into: &view)
-            case 1: parseICMP(at: start4, end: end, isV6: false, into: &view)
-            case 58: parseICMP(at: start4, end: end, isV6: true, into: &view)
-            default: break
-            }
-            parseDNS(into: &view, capturedEnd: end)
         }
 
-        // MARK: Network
-
-        func parseIPv4(at offset: Int, into view: inout PacketView) {
-            guard has(offset, 20) else { view.malformed = .truncatedIPHeader; return }
-            guard u8(offset) >> 4 == 4 else { view.malformed = .badIPVersion; return }
-            let headerLength = Int(u8(offset) & 0x0F) * 4
-            guard headerLength >= 20 else { view.malformed = .badIPHeaderLength; return }
-            guard has(offset, headerLength) else { view.malformed = .truncatedIPHeader; return }
-            let totalLength = Int(u16(offset + 2))
-            guard totalLength >= headerLength else { view.malformed = .badIPTotalLength; return }
-            let fragment = u16(offset + 6)
-            let fragmentOffset = fragment & 0x1FFF
-            let moreFragments = fragment & 0x2000 != 0
-            view.ip = IP(
-                version: 4, source: .v4(IPv4Address(rawValue: u32(offset + 12))),
-                destination: .v4(IPv4Address(rawValue: u32(offset + 16))), protocolNumber: u8(offset + 9),
-                ttl: u8(offset + 8), totalLength: totalLength, headerLength: headerLength,
-                isLaterFragment: fragmentOffset != 0, isFragment: fragmentOffset != 0 || moreFragments,
-                trafficClass: u8(offset + 1), offset: offset)
-        }
-
-        func parseIPv6(at offset: Int, into view: inout PacketView) {
-            guard has(offset, 40) else { view.malformed = .truncatedIPHeader; return }
-            guard u8(offset) >> 4 == 6 else { view.malformed = .badIPVersion; return }
-            let totalLength = 40 + Int(u16(offset + 4))
-            var next = u8(offset + 6)
-            var headerEnd = offset + 40
-            var isLaterFragment = false
-            var isFragment = false
-            var walked = 0
-            walk: while true {
-                switch next {
-                case 0, 43, 60, 135, 139, 140:  // hop-by-hop, routing, destination options, mobility, HIP, shim6
-                    guard walked < PacketView.maximumIPv6Extensions, has(headerEnd, 8) else {
-                        view.malformed = .truncatedIPv6Extensions; break walk
-                    }
-                    let length = (Int(u8(headerEnd + 1)) + 1) * 8
-                    next = u8(headerEnd)
-                    headerEnd += length
-                case 44:  // fragment
-                    guard walked < PacketView.maximumIPv6Extensions, has(headerEnd, 8) else {
-                        view.malformed = .truncatedIPv6Extensions; break walk
-                    }
-                    next = u8(headerEnd)
-                    let field = u16(headerEnd + 2)
-                    isFragment = true
-                    isLaterFragment = field >> 3 != 0
-                    headerEnd += 8
-                    if isLaterFragment { break walk }
-                case 51:  // authentication header: length in 4-octet units, minus 2
-                    guard walked < PacketView.maximumIPv6Extensions, has(headerEnd, 8) else {
-                        view.malformed = .truncatedIPv6Extensions; break walk
-                    }
-                    let length = (Int(u8(headerEnd + 1)) + 2) * 4
-                    next = u8(headerEnd)
-                    headerEnd += length
-                default:
-                    break walk
-                }
-                walked += 1
-            }
-            if view.malformed == nil, headerEnd - offset > totalLength { view.malformed = .badIPTotalLength }
-            view.ip = IP(
-                version: 6, source: Address(ipv6: bytes, at: offset + 8), destination: Address(ipv6: bytes, at: offset + 24),
-                protocolNumber: next, ttl: u8(offset + 7), totalLength: max(totalLength, headerEnd - offset),
-                headerLength: headerEnd - offset, isLaterFragment: isLaterFragment, isFragment: isFragment,
-                trafficClass: UInt8(truncatingIfNeeded: u16(offset) >> 4), offset: offset)
-        }
-
-        func parseARP(at offset: Int, into view: inout PacketView) {
-            guard has(offset, 28) else { view.malformed = .truncatedARP; return }
-            // Ethernet hardware (1), IPv4 protocol, 6-byte and 4-byte addresses only.
-            guard u16(offset) == 1, u16(offset + 2) == 0x0800, u8(offset + 4) == 6, u8(offset + 5) == 4 else { return }
+        func fillARP(_ view: inout PacketView) {
+            let offset = Int(headers.l3Offset)
+            guard has(offset, 28), u16(offset) == 1, u16(offset + 2) == 0x0800, u8(offset + 4) == 6, u8(offset + 5) == 4 else { return }
             view.arp = ARP(
                 operation: u16(offset + 6), senderMAC: MACAddress(bytes, at: offset + 8),
                 senderIP: IPv4Address(rawValue: u32(offset + 14)), targetMAC: MACAddress(bytes, at: offset + 18),
                 targetIP: IPv4Address(rawValue: u32(offset + 24)))
         }
 
+        func fillIP(_ view: inout PacketView) {
+            let h = headers
+            guard h.hasIP else { return }
+            let v4 = h.isIPv4
+            let ip = IP(
+                version: v4 ? 4 : 6,
+                source: v4 ? .v4(IPv4Address(rawValue: FrameHeaders.ipv4(h.sourceLow))) : .v6(high: h.sourceHigh, low: h.sourceLow),
+                destination: v4 ? .v4(IPv4Address(rawValue: FrameHeaders.ipv4(h.destinationLow)))
+                    : .v6(high: h.destinationHigh, low: h.destinationLow),
+                protocolNumber: h.ipProtocol, ttl: h.ttl, totalLength: Int(h.ipLength), headerLength: Int(h.ipHeaderLength),
+                isLaterFragment: h.flags.contains(.laterFragment), isFragment: h.flags.contains(.fragment),
+                trafficClass: h.trafficClass, offset: Int(h.l3Offset))
+            view.ip = ip
+            guard h.flags.contains(.transport), h.l4Offset != 0 else { return }
+            // The transport header lies between the IP header and the end of the datagram, or the
+            // end of the capture if that comes first.
+            let end = min(bytes.count, ip.offset + ip.totalLength)
+            let offset = Int(h.l4Offset)
+            switch h.ipProtocol {
+            case 6: fillTCP(at: offset, end: end, ip: ip, into: &view)
+            case 17: fillUDP(at: offset, end: end, ip: ip, into: &view)
+            case 1 where v4: fillICMP(at: offset, end: end, isV6: false, into: &view)
+            case 58 where !v4: fillICMP(at: offset, end: end, isV6: true, into: &view)
+            default: return
+            }
+            fillDNS(into: &view, capturedEnd: end)
+        }
+
         // MARK: Transport
 
-        func parseTCP(at offset: Int, end: Int, ip: IP, into view: inout PacketView) {
-            guard offset + 20 <= end, has(offset, 20) else { view.malformed = .truncatedTransport; return }
+        func fillTCP(at offset: Int, end: Int, ip: IP, into view: inout PacketView) {
+            guard has(offset, 20) else { return }
             let headerLength = Int(u8(offset + 12) >> 4) * 4
-            guard headerLength >= 20, headerLength <= ip.payloadLength else { view.malformed = .badTCPOffset; return }
-            let payloadLength = ip.payloadLength - headerLength
+            let payloadLength = max(0, ip.payloadLength - headerLength)
             let payloadOffset = offset + headerLength
             let captured = max(0, min(end, bytes.count) - payloadOffset)
             view.transport = .tcp(TCP(
@@ -147,21 +89,20 @@ extension PacketView {
                 capturedPayloadLength: min(captured, payloadLength), payloadOffset: payloadOffset))
         }
 
-        func parseUDP(at offset: Int, end: Int, ip: IP, into view: inout PacketView) {
-            guard offset + 8 <= end, has(offset, 8) else { view.malformed = .truncatedTransport; return }
+        func fillUDP(at offset: Int, end: Int, ip: IP, into view: inout PacketView) {
+            guard has(offset, 8) else { return }
             let length = Int(u16(offset + 4))
-            // Length 0 is legal only for IPv6 jumbograms; take the IP length then.
-            let datagram = length == 0 && ip.version == 6 ? ip.payloadLength : length
-            guard datagram >= 8, datagram <= ip.payloadLength else { view.malformed = .badUDPLength; return }
+            // A first fragment's UDP length describes the whole datagram: bound it by the IP length.
+            let datagram = min(length, ip.payloadLength)
             let payloadOffset = offset + 8
             let captured = max(0, min(end, bytes.count) - payloadOffset)
             view.transport = .udp(UDP(
-                sourcePort: u16(offset), destinationPort: u16(offset + 2), length: length, payloadLength: datagram - 8,
-                capturedPayloadLength: min(captured, datagram - 8), payloadOffset: payloadOffset))
+                sourcePort: u16(offset), destinationPort: u16(offset + 2), length: length, payloadLength: max(0, datagram - 8),
+                capturedPayloadLength: min(captured, max(0, datagram - 8)), payloadOffset: payloadOffset))
         }
 
-        func parseICMP(at offset: Int, end: Int, isV6: Bool, into view: inout PacketView) {
-            guard offset + 4 <= end, has(offset, 4) else { view.malformed = .truncatedTransport; return }
+        func fillICMP(at offset: Int, end: Int, isV6: Bool, into view: inout PacketView) {
+            guard has(offset, 4) else { return }
             var icmp = ICMP(isV6: isV6, type: u8(offset), code: u8(offset + 1))
             let echo: Set<UInt8> = isV6 ? [128, 129] : [0, 8]
             if echo.contains(icmp.type), offset + 8 <= end {
@@ -213,7 +154,7 @@ extension PacketView {
 
         // MARK: DNS
 
-        func parseDNS(into view: inout PacketView, capturedEnd: Int) {
+        func fillDNS(into view: inout PacketView, capturedEnd: Int) {
             switch view.transport {
             case let .udp(udp) where Self.dnsPorts.contains(udp.sourcePort) || Self.dnsPorts.contains(udp.destinationPort):
                 let start = udp.payloadOffset

@@ -1,26 +1,17 @@
+import PacketCapture
+
 /// A decoded view of one mirrored Ethernet frame: link, network and transport headers, and the
 /// first question of a DNS message, for the inspection modules.
 ///
 /// Decoding is bounds-checked at every step and never traps: whatever the bytes, `init(frame:)`
-/// returns a view. A layer that is absent, not captured or malformed is nil, and `malformed` names
-/// the first problem found (decoding stops there). Lengths that describe the packet on the wire
+/// returns a view. The headers come from the one frame parser (`FrameHeaders`, bmad's rules); a
+/// layer that is absent, not captured or malformed is nil, and `malformed` names the first
+/// problem found. Lengths that describe the packet on the wire
 /// (`ipTotalLength`, `TCP.payloadLength`, ...) come from the headers, so they stay right when
 /// bmad truncated the copy; the `captured*` fields say how much of it is actually present.
 public struct PacketView: Sendable, Equatable {
-    /// Why decoding stopped before the end of the headers it understands.
-    public enum Malformed: String, Sendable, Equatable, Codable {
-        case runt = "runt"
-        case tooManyVLANTags = "too-many-vlan-tags"
-        case truncatedIPHeader = "truncated-ip-header"
-        case badIPVersion = "bad-ip-version"
-        case badIPHeaderLength = "bad-ip-header-length"
-        case badIPTotalLength = "bad-ip-total-length"
-        case truncatedIPv6Extensions = "truncated-ipv6-extensions"
-        case truncatedTransport = "truncated-transport"
-        case badTCPOffset = "bad-tcp-offset"
-        case badUDPLength = "bad-udp-length"
-        case truncatedARP = "truncated-arp"
-    }
+    /// Why the frame is malformed: the one frame parser's reasons (bmad's names).
+    public typealias Malformed = FrameHeaders.Malformed
 
     /// The transport layer, when it was decoded.
     public enum Transport: Sendable, Equatable {
@@ -28,11 +19,6 @@ public struct PacketView: Sendable, Equatable {
         case udp(UDP)
         case icmp(ICMP)
     }
-
-    /// At most this many 802.1Q / 802.1ad tags are skipped; more is `tooManyVLANTags`.
-    public static let maximumVLANTags = 4
-    /// At most this many IPv6 extension headers are walked.
-    public static let maximumIPv6Extensions = 8
 
     public var sourceMAC: MACAddress?
     public var destinationMAC: MACAddress?
@@ -46,9 +32,12 @@ public struct PacketView: Sendable, Equatable {
     /// The DNS message carried by UDP or TCP port 53 (or 5353), when its header and first
     /// question decode.
     public var dns: DNS?
+    /// The first problem the parser found; nil for a well-formed frame.
     public var malformed: Malformed?
     /// Bytes of the frame that were captured.
     public var capturedLength: Int
+    /// What the frame parser found: offsets, the binary 5-tuple and bmad's flow hash.
+    public var headers: FrameHeaders
 
     public var tcp: TCP? { if case let .tcp(value) = transport { value } else { nil } }
     public var udp: UDP? { if case let .udp(value) = transport { value } else { nil } }
@@ -80,11 +69,22 @@ public struct PacketView: Sendable, Equatable {
                        srcPort: source, dstPort: destination)
     }
 
-    /// Decodes `frame` (an Ethernet frame, possibly truncated). Never traps.
-    public init(frame: [UInt8]) {
+    /// Decodes `frame`, an Ethernet frame that was `wireLength` bytes long on the wire (default:
+    /// as long as captured; a truncated mirror copy gives its original length). Never traps.
+    public init(frame: [UInt8], wireLength: Int? = nil) {
+        self.init(frame: frame, headers: FrameHeaders(frame: frame, wireLength: wireLength))
+    }
+
+    /// The view of `frame` from headers already parsed from it.
+    public init(frame: [UInt8], headers: FrameHeaders) {
         capturedLength = frame.count
-        var parser = Parser(bytes: frame)
-        parser.parse(into: &self)
+        self.headers = headers
+        Details(bytes: frame, headers: headers).fill(&self)
+    }
+
+    /// The view of a mirrored packet (its original length bounds the headers).
+    public init(packet: MirroredPacket) {
+        self.init(frame: packet.frame, wireLength: Int(packet.originalLength))
     }
 }
 

@@ -34,7 +34,7 @@ public final class AnalyzerNode: @unchecked Sendable {
     /// clock is packet time, advanced by the wall clock only while no packets come.
     private var lastPacketNs: UInt64 = 0
     /// The latest stored packet of each recent flow (processing thread only), for alert references.
-    private var lastRefs: [FlowKey: PacketRef] = [:]
+    private var lastRefs: [FlowTuple: PacketRef] = [:]
     private var lastArrivalNs: UInt64 = 0
     private let startedNs = AnalyzerNode.now()
 
@@ -104,16 +104,20 @@ public final class AnalyzerNode: @unchecked Sendable {
         housekeeping()
     }
 
+    /// Parses the packet once; storage, the index, the alert references and every module share
+    /// the result.
     private func handle(_ p: MirroredPacket) {
-        let ref = store.append(p)
-        if let ref, let key = FrameFlow(frame: p.frame)?.key {
+        let view = PacketView(packet: p)
+        let flow = FlowTuple(view.headers)
+        let ref = store.append(p, flow: flow)
+        if let ref, let flow {
             if lastRefs.count >= AnalyzerNode.lastRefsCapacity { lastRefs.removeAll(keepingCapacity: true) }
-            lastRefs[AnalyzerNode.normalized(key)] = ref
+            lastRefs[flow.normalized] = ref
         }
-        pipeline.process(p) { alert in
+        pipeline.process(p, view: view) { alert in
             var a = alert
             // The reference is the latest stored packet of the alert's flow.
-            if a.pcap == nil, let key = AnalyzerNode.flowKey(a) { a.pcap = lastRefs[AnalyzerNode.normalized(key)]?.pcapReference }
+            if a.pcap == nil, let key = AnalyzerNode.flowKey(a).flatMap(FlowTuple.init) { a.pcap = lastRefs[key.normalized]?.pcapReference }
             if a.community_id == nil { a.community_id = AnalyzerNode.communityID(a) }
             sink.submit(a)
         }
@@ -132,11 +136,6 @@ public final class AnalyzerNode: @unchecked Sendable {
 
     /// The Community ID of an alert's flow, when it names one.
     static func communityID(_ a: Alert) -> String? { flowKey(a)?.communityID }
-
-    /// One key for both directions of a flow.
-    static func normalized(_ k: FlowKey) -> FlowKey {
-        (k.srcIP, k.srcPort) <= (k.dstIP, k.dstPort) ? k : k.reversed
-    }
 
     static let lastRefsCapacity = 65_536
 

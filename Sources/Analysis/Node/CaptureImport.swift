@@ -8,7 +8,18 @@ public enum CaptureImport {
         public var description: String
     }
 
+    /// Every packet of the file, in memory (small files and tests; imports stream with `forEach`).
     public static func read(path: String, vm: UInt32) throws -> [MirroredPacket] {
+        var out: [MirroredPacket] = []
+        try forEach(path: path, vm: vm) { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with each packet of the file in order, reading it as it goes (the file is
+    /// memory-mapped; only the packets' frames are copied). Returns the number of packets.
+    /// A damaged file throws before `body` sees any packet: its structure is checked first.
+    @discardableResult
+    public static func forEach(path: String, vm: UInt32, _ body: (MirroredPacket) throws -> Void) throws -> Int {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ImportError(description: "no such file")
@@ -23,27 +34,36 @@ public enum CaptureImport {
             throw ImportError(description: "cannot read: \(error.localizedDescription)")
         }
         guard head.count == 4 else { throw ImportError(description: "not a capture file (too short)") }
+        var count = 0
         if head == [0x0a, 0x0d, 0x0d, 0x0a] {
+            var check = try PcapNGReader(path: path)
+            while try check.next() != nil {}
             var reader = try PcapNGReader(path: path)
-            return try reader.readAll()
+            while let packet = try reader.next() {
+                try body(packet)
+                count += 1
+            }
+            return count
         }
         let pcapMagics: Set<[UInt8]> = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]]
         guard pcapMagics.contains(head) else {
             let magic = head.map { String(format: "%02x", $0) }.joined()
             throw ImportError(description: "not a capture file: unknown magic number 0x\(magic) (neither pcap nor pcapng)")
         }
+        _ = try PcapReader.countRecords(path: path)
         var reader = try PcapReader(path: path)
         guard reader.header.linkType == .ethernet else { throw ImportError(description: "link type is not Ethernet") }
-        var out: [MirroredPacket] = []
-        while let r = try reader.next() {
-            if let p = try? MirrorDecoder.decodeOuterFrame(r.data, receivedNs: r.timestampNanoseconds) {
-                out.append(p)
-            } else {
-                out.append(MirroredPacket(receivedNs: r.timestampNanoseconds, timestampNs: r.timestampNanoseconds, sensor: path,
-                                          vmID: vm, encapsulation: .pcap, metadata: nil, frame: r.data,
-                                          originalLength: max(r.originalLength, UInt32(r.data.count))))
-            }
+        // The sensor of frames that are not mirror traffic: one string for the whole file.
+        let sensor = path
+        while let packet = try reader.withNext({ bytes, timestampNs, originalLength in
+            if let p = try? MirrorDecoder.decodeOuterFrame(bytes, receivedNs: timestampNs) { return p }
+            return MirroredPacket(receivedNs: timestampNs, timestampNs: timestampNs, sensor: sensor, vmID: vm,
+                                  encapsulation: .pcap, metadata: nil, frame: Array(bytes),
+                                  originalLength: max(originalLength, UInt32(bytes.count)))
+        }) {
+            try body(packet)
+            count += 1
         }
-        return out
+        return count
     }
 }

@@ -19,7 +19,7 @@ extension CaptureStore {
         case .pcapng:
             let writer: PcapNGWriter
             do {
-                writer = try PcapNGWriter(path: path)
+                writer = try PcapNGWriter(path: path, comments: true)
             } catch {
                 throw CaptureStoreError.capture(error)
             }
@@ -135,16 +135,29 @@ struct PacketMatcher {
     var until: UInt64?
     var flow: FlowKey?
     var communityID: String?
+    /// `flow` in binary, when its addresses parse.
+    var tuple: FlowTuple?
+
+    init(vm: UInt32?, since: UInt64?, until: UInt64?, flow: FlowKey?, communityID: String?) {
+        self.vm = vm
+        self.since = since
+        self.until = until
+        self.flow = flow
+        self.communityID = communityID
+        tuple = flow.flatMap { FlowTuple($0) }
+    }
 
     func matches(_ packet: MirroredPacket) -> Bool {
         if let vm, packet.vmID != vm { return false }
         if let since, packet.timestampNs < since { return false }
         if let until, packet.timestampNs > until { return false }
         guard let flow else { return true }
-        guard let packetFlow = FrameFlow(frame: packet.frame) else { return false }
-        if packetFlow.key == flow || packetFlow.key == flow.reversed { return true }
-        // Same flow in other words: ICMP request and reply, or addresses written differently.
-        guard packetFlow.key.proto == flow.proto, let communityID else { return false }
+        guard let packetFlow = FlowTuple(FrameHeaders(frame: packet.frame, wireLength: Int(packet.originalLength))) else {
+            return false
+        }
+        if let tuple, packetFlow == tuple || packetFlow == tuple.reversed { return true }
+        // Same flow in other words: ICMP request and reply.
+        guard packetFlow.proto == flow.proto, let communityID else { return false }
         return packetFlow.communityID == communityID
     }
 }

@@ -66,7 +66,7 @@ extension CaptureStore {
             do {
                 while let record = try reader.nextRecord() {
                     let packet = PendingPacket(index: record.index, vmID: record.packet.vmID,
-                                               flow: FrameFlow(frame: record.packet.frame)?.key,
+                                               flow: FlowTuple(FrameHeaders(frame: record.packet.frame, wireLength: Int(record.packet.originalLength))),
                                                timestampNs: record.packet.timestampNs)
                     let key = FlowAggregateKey(vmID: packet.vmID, flow: packet.flow)
                     if var aggregate = flows[key] {

@@ -55,7 +55,7 @@ public final class CaptureStore: @unchecked Sendable {
     var bytesSinceSpaceCheck: UInt64 = 0
     var lastCommitNs: UInt64 = 0
     var isClosed = false
-    var communityCache: [FlowKey: String] = [:]
+    var communityCache: [FlowTuple: String] = [:]
 
     /// Opens (or creates) the store in `directory`. Segments left open by a previous run are
     /// re-read, cut back to their last whole block and re-indexed; index rows of missing files are
@@ -88,8 +88,14 @@ public final class CaptureStore: @unchecked Sendable {
     /// or failed, or the store is closed).
     @discardableResult
     public func append(_ packet: MirroredPacket) -> PacketRef? {
+        append(packet, flow: FlowTuple(FrameHeaders(frame: packet.frame, wireLength: Int(packet.originalLength))))
+    }
+
+    /// Stores a packet whose frame was already parsed: `flow` is its 5-tuple (nil without IP).
+    @discardableResult
+    public func append(_ packet: MirroredPacket, flow: FlowTuple?) -> PacketRef? {
         var events: [StorageEvent] = []
-        let ref = locked { appendLocked(packet, events: &events) }
+        let ref = locked { appendLocked(packet, flow: flow, events: &events) }
         deliver(events)
         return ref
     }
@@ -174,7 +180,7 @@ public final class CaptureStore: @unchecked Sendable {
 
     // MARK: Writing
 
-    func appendLocked(_ packet: MirroredPacket, events: inout [StorageEvent]) -> PacketRef? {
+    func appendLocked(_ packet: MirroredPacket, flow: FlowTuple?, events: inout [StorageEvent]) -> PacketRef? {
         guard !isClosed else {
             countDrop()
             return nil
@@ -212,7 +218,7 @@ public final class CaptureStore: @unchecked Sendable {
             countDrop()
             return nil
         }
-        open.pending.append(PendingPacket(index: index, vmID: packet.vmID, flow: FrameFlow(frame: packet.frame)?.key,
+        open.pending.append(PendingPacket(index: index, vmID: packet.vmID, flow: flow,
                                           timestampNs: packet.timestampNs))
         if open.writer.bufferedBytes >= configuration.writeBufferBytes {
             flushCurrent(now: now, events: &events)
@@ -237,7 +243,8 @@ public final class CaptureStore: @unchecked Sendable {
         nextSequence = nextSequence % 999_999 + 1
         let writer: PcapNGWriter
         do {
-            writer = try PcapNGWriter(path: path(of: name), bufferCapacity: configuration.writeBufferBytes)
+            writer = try PcapNGWriter(path: path(of: name), bufferCapacity: configuration.writeBufferBytes,
+                                      comments: configuration.packetComments)
         } catch {
             enterPause(reason: "cannot create segment \(name): \(error)", now: now, events: &events)
             return false
@@ -315,7 +322,7 @@ public final class CaptureStore: @unchecked Sendable {
         }
     }
 
-    func communityID(_ key: FlowKey?) -> String? {
+    func communityID(_ key: FlowTuple?) -> String? {
         guard let key else { return nil }
         if let known = communityCache[key] { return known }
         let id = key.communityID
@@ -475,7 +482,7 @@ public final class CaptureStore: @unchecked Sendable {
 
     static func rows(_ flows: [FlowAggregateKey: FlowAggregate]) -> [CaptureIndex.FlowRow] {
         flows.map { key, value in
-            CaptureIndex.FlowRow(vmID: key.vmID, key: key.flow, communityID: value.communityID, firstNs: value.firstNs,
+            CaptureIndex.FlowRow(vmID: key.vmID, key: key.flow?.flowKey, communityID: value.communityID, firstNs: value.firstNs,
                                  lastNs: value.lastNs, packets: value.packets, firstIndex: value.firstIndex, lastIndex: value.lastIndex)
         }
     }
@@ -541,14 +548,14 @@ extension CaptureStore {
     struct PendingPacket {
         var index: Int
         var vmID: UInt32
-        var flow: FlowKey?
+        var flow: FlowTuple?
         var timestampNs: UInt64
     }
 
     struct FlowAggregateKey: Hashable {
         var vmID: UInt32
         /// Nil for frames without an IP 5-tuple.
-        var flow: FlowKey?
+        var flow: FlowTuple?
     }
 
     struct FlowAggregate {

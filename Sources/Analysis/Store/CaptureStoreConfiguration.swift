@@ -14,7 +14,10 @@ public struct CaptureStoreConfiguration: Sendable {
     /// After a pause (full disk or too little free space) writing resumes once `minFreeBytes`
     /// plus this much is free.
     public var resumeFreeBytes: UInt64 = 4 << 20
-    /// Bytes buffered before they are written to the segment file.
+    /// Whether every packet gets a readable opt_comment besides its binary metadata option (off:
+    /// the text costs as much as storing the packet; query exports always have it).
+    public var packetComments = false
+    /// Bytes buffered before they are written to the segment file (one write per flush).
     public var writeBufferBytes: Int = 256 << 10
     /// Free space is checked after every flush once this many bytes were written since the last check.
     public var freeSpaceCheckBytes: UInt64 = 1 << 20

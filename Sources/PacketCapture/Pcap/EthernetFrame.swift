@@ -1,7 +1,8 @@
 /// Read and rewrite access to the headers of one captured Ethernet frame.
 ///
-/// Every accessor checks the captured length: a field that is not (fully) captured reads as nil
-/// and is never written. Up to any number of 802.1Q / 802.1ad tags are skipped.
+/// The headers are located by the one frame parser (`FrameHeaders`, bmad's rules: at most two
+/// 802.1Q / 802.1ad tags). Every accessor checks the captured length: a field that is not (fully)
+/// captured reads as nil and is never written.
 public struct EthernetFrame: Sendable, Equatable {
     public var bytes: [UInt8]
 
@@ -13,7 +14,6 @@ public struct EthernetFrame: Sendable, Equatable {
     public static let etherTypeIPv4: UInt16 = 0x0800
     public static let etherTypeARP: UInt16 = 0x0806
     public static let etherTypeIPv6: UInt16 = 0x86DD
-    static let vlanTagTypes: Set<UInt16> = [0x8100, 0x88A8, 0x9100]
 
     public static let protocolICMP: UInt8 = 1
     public static let protocolTCP: UInt8 = 6
@@ -40,31 +40,22 @@ public struct EthernetFrame: Sendable, Equatable {
         writeMAC(address, at: 6)
     }
 
+    /// What the frame parser finds in the frame as it is now.
+    public var headers: FrameHeaders { FrameHeaders(frame: bytes) }
+
     /// VLAN identifiers of the tags, outermost first.
-    public var vlanIDs: [UInt16] {
-        var ids: [UInt16] = []
-        var offset = 12
-        while offset + 6 <= bytes.count, Self.vlanTagTypes.contains(uint16(at: offset)) {
-            ids.append(uint16(at: offset + 2) & 0x0FFF)
-            offset += 4
-        }
-        return ids
-    }
+    public var vlanIDs: [UInt16] { headers.vlanIDs }
 
     /// EtherType of the payload, after any VLAN tags.
     public var etherType: UInt16? {
-        payloadStart.map { uint16(at: $0 - 2) }
+        let h = headers
+        return h.l3Offset == 0 ? nil : h.etherType
     }
 
     /// Offset of the network-layer header, after any VLAN tags.
     public var payloadStart: Int? {
-        guard bytes.count >= Self.headerLength else { return nil }
-        var typeOffset = 12
-        while Self.vlanTagTypes.contains(uint16(at: typeOffset)) {
-            guard typeOffset + 6 <= bytes.count else { return nil }
-            typeOffset += 4
-        }
-        return typeOffset + 2
+        let h = headers
+        return h.l3Offset == 0 ? nil : Int(h.l3Offset)
     }
 
     // MARK: IPv4 and transport
@@ -84,21 +75,21 @@ public struct EthernetFrame: Sendable, Equatable {
     public var ipProtocol: UInt8? { ipv4Header?.protocolNumber }
 
     /// TCP or UDP source port, when the transport header is captured and not in a later fragment.
-    public var sourcePort: UInt16? { portsOffset.map { uint16(at: $0) } }
+    public var sourcePort: UInt16? { ports?.source }
 
-    public var destinationPort: UInt16? { portsOffset.map { uint16(at: $0 + 2) } }
+    public var destinationPort: UInt16? { ports?.destination }
 
-    /// Offset of the TCP/UDP port pair.
-    private var portsOffset: Int? {
-        guard let ip = ipv4Header, ip.isFirstFragment,
-              ip.protocolNumber == Self.protocolTCP || ip.protocolNumber == Self.protocolUDP,
-              ip.transportOffset + 4 <= ip.end else { return nil }
-        return ip.transportOffset
+    private var ports: (source: UInt16, destination: UInt16)? {
+        let h = headers
+        guard h.isIPv4, h.flags.contains(.transport), h.ipProtocol == Self.protocolTCP || h.ipProtocol == Self.protocolUDP
+        else { return nil }
+        return (h.sourcePort, h.destinationPort)
     }
 
     var ipv4Header: IPv4HeaderLocation? {
-        guard let start = payloadStart, uint16(at: start - 2) == Self.etherTypeIPv4 else { return nil }
-        return IPv4HeaderLocation(in: bytes, at: start, limit: bytes.count)
+        let h = headers
+        guard h.isIPv4, h.hasIP else { return nil }
+        return IPv4HeaderLocation(in: bytes, at: Int(h.l3Offset), limit: bytes.count)
     }
 
     // MARK: Byte access

@@ -54,6 +54,34 @@ public struct PcapReader: Sendable {
         return record
     }
 
+    /// The next record's bytes without copying them (valid only inside `body`), its time in ns
+    /// and its original length; nil at the end of the file. For readers that copy only what they
+    /// keep (a decapsulated inner frame).
+    public mutating func withNext<T>(
+        _ body: (UnsafeRawBufferPointer, _ timestampNanoseconds: UInt64, _ originalLength: UInt32) -> T
+    ) throws(PcapError) -> T? {
+        let start = offset
+        let index = recordIndex
+        let order = header.byteOrder
+        let unit = header.resolution.nanosecondsPerUnit
+        let result: (T, Int)? = try Self.withBytes(of: storage) { (buffer) throws(PcapError) in
+            guard let length = try Self.capturedLength(buffer, order: order, index: index, at: start) else {
+                return nil
+            }
+            let seconds = UInt64(order.uint32(in: buffer, at: start))
+            let fraction = UInt64(order.uint32(in: buffer, at: start + 4))
+            let original = order.uint32(in: buffer, at: start + 12)
+            let dataStart = start + PcapFormat.recordHeaderLength
+            let value = body(UnsafeRawBufferPointer(rebasing: buffer[dataStart..<dataStart + length]),
+                             seconds * 1_000_000_000 + fraction * unit, original)
+            return (value, dataStart + length)
+        }
+        guard let (value, nextOffset) = result else { return nil }
+        offset = nextOffset
+        recordIndex += 1
+        return value
+    }
+
     /// Every remaining record.
     public mutating func readAll() throws(PcapError) -> [PcapRecord] {
         var records: [PcapRecord] = []
