@@ -110,6 +110,9 @@ public final class Dataplane {
         }
     }
 
+    /// Each worker's record of why packets were mirrored (empty unless decisionLogCapacity > 0).
+    public var decisionLogs: [DecisionLog] { workers.compactMap(\.decisions) }
+
     /// Starts the workers on their lcores.
     public func launch() throws(DataplaneError) {
         for w in workers {

@@ -35,6 +35,8 @@ public struct DataplaneSetup: Sendable {
     public var txDescriptors: UInt16 = 1024
     public var detection = DetectionSettings()
     public var mirror = MirrorSetup()
+    /// Records per worker of why each packet was mirrored (replay's --decisions); 0: none.
+    public var decisionLogCapacity = 0
 
     public init(vms: [VM], uplinkDevargs: String, mirrorDevargs: String? = nil) {
         self.vms = vms

@@ -60,6 +60,11 @@ final class Worker: @unchecked Sendable {
     let mirrorMeta: UnsafeMutablePointer<bma_mirror_meta_t>
     /// Pre-trigger references to release once their copies are made.
     let heldList: UnsafeMutablePointer<OpaquePointer?>
+    /// DNS answers found in a burst toward VMs.
+    let dnsAnswers: UnsafeMutablePointer<bma_dns_answer_t>
+    static let dnsAnswerCap = 64
+    /// Why each packet was mirrored, when asked for (replay --decisions); lossless.
+    let decisions: DecisionLog?
 
     init(index: Int, lcore: UInt32, rx: [RxAssignment], portIds: [UInt16], uplinkIndex: Int,
          mirrorIndex: Int?, setup: DataplaneSetup, macs: MacTable, nsPerCycle: Double,
@@ -118,6 +123,9 @@ final class Worker: @unchecked Sendable {
         mirrorMeta.initialize(repeating: bma_mirror_meta_t(), count: mirrorCap)
         heldList = .allocate(capacity: mirrorCap)
         heldList.initialize(repeating: nil, count: mirrorCap)
+        decisions = setup.decisionLogCapacity > 0 ? DecisionLog(capacity: setup.decisionLogCapacity, lossless: true) : nil
+        dnsAnswers = .allocate(capacity: Worker.dnsAnswerCap)
+        dnsAnswers.initialize(repeating: bma_dns_answer_t(), count: Worker.dnsAnswerCap)
         self.policies = policies
         policyBudgets = .allocate(capacity: PolicyTable.capacity)
         policyBudgets.initialize(repeating: MirrorBudget(packetsPerSecond: 0, bytesPerSecond: 0), count: PolicyTable.capacity)
@@ -141,6 +149,7 @@ final class Worker: @unchecked Sendable {
         mirrorList.deallocate()
         mirrorMeta.deallocate()
         heldList.deallocate()
+        dnsAnswers.deallocate()
         policyBudgets.deallocate()
     }
 
@@ -235,6 +244,7 @@ final class Worker: @unchecked Sendable {
         var mirrors = 0
         var held = 0
         var learnMAC: UInt64 = 0
+        var incoming = 0
         for i in 0..<n {
             let p = pkts + i
             let m = mbufs[i]
@@ -248,6 +258,9 @@ final class Worker: @unchecked Sendable {
             if own != 0 && p.pointee.src_mac != own {
                 enqueue(vm: vm, m, len: p.pointee.pkt_len, burst: burst)
                 c[layout.index(vm: vm, .incoming)] &+= 1
+                if incoming == 0 { takeIncoming(vm: vm, n: n, own: own, at: p.pointee.ts_ns) }
+                incoming &+= 1
+                state.pointee.detector.context.incoming.add(1, at: p.pointee.ts_ns)
                 continue
             }
             learnMAC = p.pointee.src_mac
@@ -288,6 +301,9 @@ final class Worker: @unchecked Sendable {
                 continue
             }
             if v.anomalous { c[layout.index(vm: vm, .anomalous)] &+= 1 } else if v.sticky { c[layout.index(vm: vm, .sticky)] &+= 1 }
+            // The ring holds what was not mirrored since the last copy: a copy that sends none of it
+            // (weak, sticky, forced) empties it, so pre-trigger copies never go out of order.
+            if !(v.trigger && v.anomalous) && state.pointee.ring.count > 0 { state.pointee.ring.clear() }
             if v.trigger && v.anomalous && state.pointee.ring.count > 0 {
                 let vmId = state.pointee.id
                 let cutoff = t > s.preTriggerNs ? t - s.preTriggerNs : 0
@@ -305,6 +321,7 @@ final class Worker: @unchecked Sendable {
                                                             flags: UInt16(BMA_MF_PRETRIGGER), snaplen: 0,
                                                             encap: UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
                     mirrors &+= 1
+                    if let log = decisions { log.appendPreTrigger(hm, vm: vm, at: ht, v) }
                     heldList[held] = hm
                     held &+= 1
                     c[layout.index(vm: vm, .preTrigger)] &+= 1
@@ -330,6 +347,7 @@ final class Worker: @unchecked Sendable {
                 policy_id: rule?.pointee.id ?? 0, flags: flags, snaplen: rule?.pointee.snaplen ?? 0,
                 encap: rule?.pointee.encapsulation ?? UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
             mirrors &+= 1
+            if let log = decisions { log.append(UnsafePointer(p), vm: vm, at: t, v, forced: forced, name: state.pointee.detector.context.names.name(p.pointee.dst_ip_hi, p.pointee.dst_ip_lo, at: t)) }
         }
         if learnMAC != 0 { macs.learn(vm: vm, mac: learnMAC) }
         if mirrors > 0 { sendMirror(vm: vm, n: mirrors, counter: .mirrored) }
@@ -340,6 +358,26 @@ final class Worker: @unchecked Sendable {
             c[layout.index(vm: vm, .forwarded)] &+= UInt64(sent)
         }
         if state.pointee.ownMAC != 0 { flushVM(vm, burst: burst) }
+    }
+
+    /// Replay: the DNS answers among the frames toward the VM in this burst (frames not from its
+    /// MAC) name the addresses it will reach. Called once per burst, at its first such frame.
+    private func takeIncoming(vm: Int, n: Int, own: UInt64, at t: UInt64) {
+        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, UInt32(Worker.dnsAnswerCap)))
+        for a in 0..<k where pkts[Int(dnsAnswers[a].pkt)].src_mac != own {
+            vms[vm].detector.context.names.learn(dnsAnswers[a], at: t)
+        }
+    }
+
+    /// The DNS answers of an uplink burst, to the VMs they are addressed to (by destination MAC).
+    private func takeAnswers(n: Int) {
+        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, UInt32(Worker.dnsAnswerCap)))
+        for a in 0..<k {
+            let p = pkts + Int(dnsAnswers[a].pkt)
+            if p.pointee.flags & UInt16(BMA_PF_MULTICAST) != 0 { continue }
+            let vm = macs.lookup(p.pointee.dst_mac)
+            if vm >= 0 && vm < vmCount { vms[vm].detector.context.names.learn(dnsAnswers[a], at: p.pointee.ts_ns) }
+        }
     }
 
     /// The VM's and the worker's budgets both have room for a copy of `bytes`.
@@ -394,6 +432,9 @@ final class Worker: @unchecked Sendable {
         let layout = counters.layout
         let burst = Int(BMA_BURST)
         if snap.pointee.hasIncoming { mirrorIncoming(n: n, snap: snap) }
+        var dns = false
+        for i in 0..<n where pkts[i].flags & UInt16(BMA_PF_DNS_RESPONSE) != 0 { dns = true; break }
+        if dns { takeAnswers(n: n) }
         for i in 0..<n {
             let p = pkts + i
             let m = mbufs[i]
@@ -415,6 +456,8 @@ final class Worker: @unchecked Sendable {
                 }
             }
         }
+        let t = pkts[n - 1].ts_ns
+        for vm in 0..<vmCount where vmTxCount[vm] > 0 { vms[vm].detector.context.incoming.add(vmTxCount[vm], at: t) }
         for vm in 0..<vmCount { flushVM(vm, burst: burst) }
     }
 

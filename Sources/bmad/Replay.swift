@@ -10,7 +10,7 @@ enum Replay {
     static let help = """
     usage: bmad replay --vm NAME=PATH[@MAC] [--vm NAME=PATH[@MAC] ...] --mirror-out PATH
                        [--forward-out PATH] [--config PATH] [--sensitivity S] [--learning SECONDS]
-                       [--summary-json PATH] [--quiet]
+                       [--summary-json PATH] [--decisions PATH] [--quiet]
 
     Runs the dataplane over the captures: PATH holds the traffic seen on that VM's vNIC. Frames
     from the VM's MAC (after '@', else the most frequent source MAC of the capture) are its
@@ -26,6 +26,9 @@ enum Replay {
       --sensitivity S        overrides detection.sensitivity (default 1)
       --learning SECONDS     learning period from each VM's first packet (default 86400)
       --summary-json PATH    per-VM packets seen, forwarded, mirrored and mirrored per reason
+      --decisions PATH       one JSON line per mirrored packet, in mirror order: ts_ns, vm, kind
+                             (trigger, anomalous, sticky, pre-trigger), 5-tuple, housekeeping
+                             class, reasons, each reason's score, score and the VM's threshold
       --quiet                print only errors
     """
 
@@ -47,6 +50,7 @@ enum Replay {
         var sensitivity: Double?
         var learning: Double?
         var summaryPath: String?
+        var decisionsPath: String?
         var quiet = false
         var i = 0
         func value(_ flag: String) -> String {
@@ -70,6 +74,7 @@ enum Replay {
                 guard let s = Double(v), s >= 0, s.isFinite else { fail("replay: --learning: '\(v)' is not a number of seconds >= 0", code: 2) }
                 learning = s
             case "--summary-json": summaryPath = value(a)
+            case "--decisions": decisionsPath = value(a)
             case "--quiet": quiet = true
             default: fail("replay: unknown option '\(a)' (see bmad replay --help)", code: 2)
             }
@@ -123,6 +128,14 @@ enum Replay {
         // Every frame must be read: net_pcap loses a frame when the pool is empty.
         setup.mbufs = max(config.mempool.mbufs ?? setup.mbufs, 16383)
 
+        var decisions: ReplayDecisions?
+        if let decisionsPath {
+            setup.decisionLogCapacity = 1 << 16
+            do { decisions = try ReplayDecisions(path: decisionsPath, vmNames: vms.map(\.name)) } catch {
+                fail("replay: --decisions \(decisionsPath): \(error.localizedDescription)", code: 2)
+            }
+        }
+
         Signals.install()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let eal = [CommandLine.arguments[0], "--no-pci", "--no-huge", "-m", "1024", "--no-shconf",
@@ -132,10 +145,15 @@ enum Replay {
 
         let runner = Runner(quiet: quiet, summaryPath: summaryPath)
         var stalledSince = Date()
+        var logs: [DecisionLog] = [] // kept past the dataplane: the last burst's records
         var last: [UInt64] = []
         let summary: StatsSnapshot
         do {
             summary = try runner.run(setup) { dp in
+                if decisions != nil {
+                    if logs.isEmpty { logs = dp.decisionLogs }
+                    decisions?.drain(logs)
+                }
                 let rx = dp.vmRxPackets()
                 if zip(rx, expected).allSatisfy({ $0 >= $1 }) { return true }
                 if rx != last {
@@ -152,6 +170,12 @@ enum Replay {
             fail(error.description)
         }
         EAL.cleanup()
+        if let decisions {
+            decisions.drain(logs)
+            decisions.close()
+            let lost = logs.reduce(0) { $0 + $1.droppedRecords }
+            if lost > 0 { fail("replay: --decisions: \(lost) records lost") }
+        }
         for path in [mirrorOut, forwardOut].compactMap({ $0 }) {
             do { try ReplayTimestamps.restamp(path: path, inputs: inputs) } catch {
                 FileHandle.standardError.write(Data("bmad: \(path): cannot restore capture times: \(error)\n".utf8))

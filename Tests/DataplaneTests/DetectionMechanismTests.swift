@@ -67,24 +67,29 @@ final class DetectionMechanismTests: XCTestCase {
         let day = 86_400 * Self.s
         let t0 = 10 * day + 3600 * Self.s
         // A one-off burst: thousands of sightings within an hour are one visit.
-        for i in 0..<5_000 { XCTAssertFalse(h.sighting(1, 1, at: t0 + UInt64(i) * Self.s / 2)) }
+        for i in 0..<5_000 { XCTAssertFalse(h.sighting(1, 1, at: t0 + UInt64(i) * Self.s / 2, persistNs: .max)) }
         // Three visits, hours apart on one day, make a habit.
-        XCTAssertFalse(h.sighting(2, 2, at: t0))
-        XCTAssertFalse(h.sighting(2, 2, at: t0 + 2 * 3600 * Self.s))
-        XCTAssertTrue(h.sighting(2, 2, at: t0 + 4 * 3600 * Self.s))
+        XCTAssertFalse(h.sighting(2, 2, at: t0, persistNs: .max))
+        XCTAssertFalse(h.sighting(2, 2, at: t0 + 2 * 3600 * Self.s, persistNs: .max))
+        XCTAssertTrue(h.sighting(2, 2, at: t0 + 4 * 3600 * Self.s, persistNs: .max))
         XCTAssertTrue(h.isHabit(2, 2))
         // Two visits on two days suffice.
-        XCTAssertFalse(h.sighting(3, 3, at: t0))
-        XCTAssertTrue(h.sighting(3, 3, at: t0 + day))
-        // Continuous traffic for hours without an hour of silence stays one visit.
-        for i in 0..<600 { XCTAssertFalse(h.sighting(4, 4, at: t0 + UInt64(i) * 60 * Self.s)) }
+        XCTAssertFalse(h.sighting(3, 3, at: t0, persistNs: .max))
+        XCTAssertTrue(h.sighting(3, 3, at: t0 + day, persistNs: .max))
+        // Continuous traffic for hours without an hour of silence stays one visit...
+        for i in 0..<600 { XCTAssertFalse(h.sighting(4, 4, at: t0 + UInt64(i) * 60 * Self.s, persistNs: .max)) }
         XCTAssertFalse(h.isHabit(1, 1))
+        // ...unless it persists past promote_seconds: then it is a new application.
+        XCTAssertFalse(h.sighting(5, 5, at: t0, persistNs: 600 * Self.s))
+        for i in 1...9 { XCTAssertEqual(h.sighting(5, 5, at: t0 + UInt64(i) * 100 * Self.s, persistNs: 600 * Self.s), i >= 7, "\(i)") }
+        XCTAssertFalse(h.sighting(6, 6, at: t0 + day, persistNs: 0), "0: novelty is never learned")
+        XCTAssertFalse(h.sighting(6, 6, at: t0 + 3 * day, persistNs: 0))
     }
 
     func testHabitsAreBounded() {
         var h = Habits()
         defer { h.deallocate() }
-        for i in 0..<20_000 { _ = h.sighting(UInt64(i), 0, at: UInt64(i + 1) * Self.s) }
+        for i in 0..<20_000 { _ = h.sighting(UInt64(i), 0, at: UInt64(i + 1) * Self.s, persistNs: .max) }
         XCTAssertLessThanOrEqual(h.table.count, h.table.capacity)
     }
 
@@ -138,7 +143,8 @@ final class DetectionMechanismTests: XCTestCase {
         XCTAssertEqual(hk(TestFrame.udp(dst: 0x0a00_00fe, dstPort: 443)).0, 0)
         XCTAssertTrue(Reason.portScan.isStrong)
         XCTAssertTrue(Reason([.newDestination, .rateSpike]).isStrong)
-        XCTAssertFalse(Reason([.newDestination, .newService, .sizeOutlier]).isStrong)
+        XCTAssertTrue(Reason.newService.isStrong)
+        XCTAssertFalse(Reason([.newDestination, .sizeOutlier]).isStrong)
         XCTAssertEqual(Housekeeping.name(UInt8(BMA_HK_DHCP)), "dhcp")
     }
 

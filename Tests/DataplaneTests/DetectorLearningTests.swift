@@ -117,7 +117,8 @@ final class DetectorLearningTests: DataplaneTestCase {
         XCTAssertEqual(h.detector.shortTerm.suspects.count, 0)
         XCTAssertEqual(h.detector.shortTerm.recentHosts.count, 0)
         XCTAssertEqual(h.detector.shortTerm.recentDestinations.count, 0)
-        XCTAssertEqual(h.detector.shortTerm.probation.count, 0)
+        XCTAssertEqual(h.detector.context.habits.table.count, 0)
+        XCTAssertEqual(h.detector.context.prefixes.count, 0)
         XCTAssertEqual(h.detector.shortTerm.lastAnomalyNs, 0)
 
         // The next packet starts a new learning period: what was anomalous is now learned.

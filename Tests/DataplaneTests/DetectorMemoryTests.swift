@@ -16,7 +16,9 @@ final class DetectorMemoryTests: DataplaneTestCase {
         XCTAssertEqual(d.shortTerm.recentHosts.capacity, ShortTerm.recentHostCapacity)
         XCTAssertEqual(d.shortTerm.recentDestinations.capacity, ShortTerm.recentDestinationCapacity)
         XCTAssertEqual(d.shortTerm.suspects.capacity, ShortTerm.suspectCapacity)
-        XCTAssertEqual(d.shortTerm.probation.capacity, ShortTerm.probationCapacity)
+        XCTAssertEqual(d.context.habits.table.capacity, Habits.capacity)
+        XCTAssertEqual(d.context.names.table.capacity, DNSNames.capacity)
+        XCTAssertEqual(d.context.prefixes.capacity, DetectionContext.prefixCapacity)
     }
 
     private func assertBounded(_ d: Detector, file: StaticString = #filePath, line: UInt = #line) {
@@ -27,7 +29,8 @@ final class DetectorMemoryTests: DataplaneTestCase {
         XCTAssertLessThanOrEqual(s.recentHosts.count, s.recentHosts.capacity, file: file, line: line)
         XCTAssertLessThanOrEqual(s.recentDestinations.count, s.recentDestinations.capacity, file: file, line: line)
         XCTAssertLessThanOrEqual(s.suspects.count, s.suspects.capacity, file: file, line: line)
-        XCTAssertLessThanOrEqual(s.probation.count, s.probation.capacity, file: file, line: line)
+        XCTAssertLessThanOrEqual(d.context.habits.table.count, d.context.habits.table.capacity, file: file, line: line)
+        XCTAssertLessThanOrEqual(d.context.prefixes.count, d.context.prefixes.capacity, file: file, line: line)
     }
 
     /// 100,000 distinct destinations (address and port) in the learning period, then 100,000 more

@@ -6,3 +6,4 @@
 #include "bma_chain.h"
 #include "bma_telemetry.h"
 #include "bma_dns.h"
+#include "bma_reparse.h"

@@ -96,7 +96,8 @@ public struct Baseline {
         learnedPackets = 0
     }
 
-    /// Bytes held by one VM's baseline and its short-term state, fixed at creation.
+    /// Bytes held by one VM's baseline, its short-term state and its detection context, fixed at
+    /// creation.
     public static var memoryBytes: Int {
         MemoryLayout<Baseline>.size + MemoryLayout<ShortTerm>.size
             + serviceCapacity * MemoryLayout<FixedTable<Service>.Slot>.stride
@@ -105,14 +106,8 @@ public struct Baseline {
             + ShortTerm.recentHostCapacity * MemoryLayout<FixedTable<RateMeter>.Slot>.stride
             + ShortTerm.recentDestinationCapacity * MemoryLayout<FixedTable<UInt8>.Slot>.stride
             + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
-            + ShortTerm.probationCapacity * MemoryLayout<FixedTable<Probation>.Slot>.stride
+            + DetectionContext.memoryBytes
     }
-}
-
-/// A novelty on probation.
-public struct Probation: Sendable {
-    public var firstNs: UInt64 = 0
-    public var sightings: UInt32 = 0
 }
 
 /// Short-term state that sees every packet, anomalous or not, so that an ongoing attack keeps
@@ -124,8 +119,6 @@ public struct ShortTerm {
     public var recentDestinations: FixedTable<UInt8>
     /// Hosts recently flagged: value is the time until which they stay sticky.
     public var suspects: FixedTable<UInt64>
-    /// Novel (host, service) pairs on probation: when first seen and how often since.
-    public var probation: FixedTable<Probation>
     /// Damped count of new hosts (fan-out).
     public var newHosts = RateMeter()
     /// Time of the last anomaly (0 when none), for pre-trigger.
@@ -134,27 +127,23 @@ public struct ShortTerm {
     public static let recentHostCapacity = 256
     public static let recentDestinationCapacity = 1024
     public static let suspectCapacity = 64
-    public static let probationCapacity = 256
 
     public init() {
         recentHosts = FixedTable(capacity: ShortTerm.recentHostCapacity, empty: RateMeter())
         recentDestinations = FixedTable(capacity: ShortTerm.recentDestinationCapacity, empty: 0)
         suspects = FixedTable(capacity: ShortTerm.suspectCapacity, empty: 0)
-        probation = FixedTable(capacity: ShortTerm.probationCapacity, empty: Probation())
     }
 
     public func deallocate() {
         recentHosts.deallocate()
         recentDestinations.deallocate()
         suspects.deallocate()
-        probation.deallocate()
     }
 
     public mutating func reset() {
         recentHosts.removeAll(empty: RateMeter())
         recentDestinations.removeAll(empty: 0)
         suspects.removeAll(empty: 0)
-        probation.removeAll(empty: Probation())
         newHosts = RateMeter()
         lastAnomalyNs = 0
     }

@@ -120,3 +120,37 @@ public final class DecisionLog: @unchecked Sendable {
         bma_store_release_u64(tail, t)
     }
 }
+
+extension DecisionLog {
+    /// Records a mirrored packet with its verdict.
+    @inline(__always)
+    func append(_ p: UnsafePointer<bma_pkt_t>, vm: Int, at t: UInt64, _ v: Verdict, forced: Bool, name: UInt64) {
+        var r = DecisionRecord(p, vm: vm, at: t)
+        r.fill(v)
+        r.name = name
+        if v.anomalous { r.kind |= DecisionRecord.anomalous | (v.trigger ? DecisionRecord.trigger : 0) }
+        else if v.sticky { r.kind |= DecisionRecord.sticky }
+        if forced { r.kind |= DecisionRecord.forced }
+        append(r)
+    }
+
+    /// Records a pre-trigger copy: its fields are parsed again from the held frame (replay only).
+    func appendPreTrigger(_ m: OpaquePointer?, vm: Int, at t: UInt64, _ trigger: Verdict) {
+        var pkt = bma_pkt_t()
+        bma_mbuf_parse(m, &pkt)
+        var r = withUnsafePointer(to: &pkt) { DecisionRecord($0, vm: vm, at: t) }
+        r.reasons = trigger.reasons.rawValue
+        r.threshold = Float(trigger.threshold)
+        r.kind = DecisionRecord.preTrigger
+        append(r)
+    }
+}
+
+extension DecisionRecord {
+    @inline(__always) mutating func fill(_ v: Verdict) {
+        scores = v.scores
+        score = Float(v.score)
+        threshold = Float(v.threshold)
+        reasons = v.reasons.rawValue
+    }
+}

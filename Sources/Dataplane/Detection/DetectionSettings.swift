@@ -11,10 +11,17 @@ public struct DetectionSettings: Sendable, Equatable {
     public var preTriggerPackets: Int = 16
     /// ...that are at most this old.
     public var preTriggerNs: UInt64 = 2 * 1_000_000_000
-    /// A new service or host that keeps coming back this long without any other deviation is
-    /// learned as normal (a new application, not an attack); 0 never learns novelty after the
-    /// learning period.
+    /// Weak novelty (a new service or host, an odd size) that persists this long without any
+    /// other deviation is learned as normal (a new application, not an attack); so is novelty
+    /// that comes back after quiet hours on several occasions (see Habits). 0 never learns
+    /// novelty after the learning period.
     public var promoteNs: UInt64 = 3600 * 1_000_000_000
+    /// The share of a VM's normal packets its calibrated threshold lets through (0: the
+    /// threshold stays 1, uncalibrated).
+    public var targetMirrorRate: Double = 0.001
+    /// Prefix lengths under which a destination's network counts as known (a weaker signal).
+    public var prefixV4Bits: Int = 24
+    public var prefixV6Bits: Int = 48
     /// Score of a packet to a host the VM has not talked to (alone it stays below 1).
     public var newDestinationScore: Double = 0.5
     /// Score of a packet on a service the VM has never used.

@@ -5,6 +5,8 @@ import CDPDK
 public struct Detector {
     public var baseline = Baseline()
     public var shortTerm = ShortTerm()
+    /// DNS names, prefixes, habits, the calibrated threshold, the incoming rate.
+    public var context = DetectionContext()
     /// Per-VM sensitivity; nil uses the global one.
     public var sensitivity: Double?
 
@@ -13,17 +15,20 @@ public struct Detector {
     public func deallocate() {
         baseline.deallocate()
         shortTerm.deallocate()
+        context.deallocate()
     }
 
     public mutating func reset() {
         baseline.reset()
         shortTerm.reset()
+        context.reset()
     }
 
     /// Takes `other`'s baseline and sensitivity; short-term state starts afresh.
     public mutating func copyContents(of other: Detector) {
         baseline.copyContents(of: other.baseline)
         sensitivity = other.sensitivity
+        context.copyLearned(of: other.context)
         shortTerm.reset()
     }
 
@@ -54,9 +59,11 @@ public struct Detector {
         let size = packetSize(p)
         let cls = protocolClass(p)
 
+        let hk = p.pointee.housekeeping
         let svc = baseline.services.find(service, 0)
-        let knownHost = baseline.hosts.find(host.0, host.1) != nil
-        let knownDest = baseline.destinations.find(dest.0, dest.1) != nil
+        let where_ = destination(p, host: host, at: t, settings: s)
+        let knownHost = where_.known
+        let knownDest = knownPair(where_, dest, service: service)
 
         // Short-term detectors see every packet.
         var fanOut = shortTerm.newHosts.at(t, halfLifeNs: HalfLife.short)
@@ -96,19 +103,24 @@ public struct Detector {
 
         // Scores, each normalised to 1 at its threshold.
         let sens = override ?? sensitivity ?? s.sensitivity
+        let threshold = context.calibration.threshold
         var score = 0.0
         var reasons: Reason = []
+        var sub = SubScores()
         @inline(__always) func consider(_ x: Double, _ r: Reason) {
+            sub.note(x, r)
             if x > score { score = x }
-            if x * sens >= 1 { reasons.insert(r) }
+            if x * sens >= threshold { reasons.insert(r) }
         }
-        if !knownHost { consider(s.newDestinationScore, .newDestination) }
-        if svc == nil { consider(s.newServiceScore, .newService) }
+        // Housekeeping is judged by rate and fan-out, not by the novelty of one packet.
+        if !knownHost && hk == 0 { consider(where_.prefixKnown ? s.newDestinationScore / 2 : s.newDestinationScore, .newDestination) }
+        if svc == nil && hk == 0 { consider(s.newServiceScore, .newService) }
+        let allowance = hk != 0 ? answerAllowance(p, at: t) : 0
         consider(fanOut / s.fanOutLimit, .fanOut)
         consider(newPorts / s.portScanLimit, .portScan)
         consider(vmRate / (s.rateFactor * baseline.peak10 + s.rateFloor), .rateSpike)
         if let svc {
-            consider(serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor), .rateSpike)
+            consider(serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor + allowance), .rateSpike)
             let st = svc.pointee.value.size
             if svc.pointee.value.packets >= 8 {
                 let m = st.mean
@@ -117,29 +129,36 @@ public struct Detector {
             }
         }
         let classPeak = element(baseline.classPeaks, cls, Double.self)
-        consider(classRate / (s.rateFactor * classPeak + s.rateFloor), .protocolShift)
+        consider(classRate / (s.rateFactor * classPeak + s.rateFloor + allowance), .protocolShift)
 
         v.score = score
-        // Novelty alone that persists past probation is a new habit, not an attack.
-        let novelty = Reason.novelty
-        if !learning && score * sens >= 1 && reasons.isSubset(of: novelty) && s.promoteNs > 0 {
-            var fresh = false
-            let pb = shortTerm.probation.findOrInsert(dest.0, dest.1, at: t, empty: Probation(firstNs: t, sightings: 0), inserted: &fresh)
-            pb.pointee.lastNs = t
-            pb.pointee.value.sightings &+= 1
-            // It must keep coming back: seen often, over at least the probation time.
-            if pb.pointee.value.sightings >= Detector.promoteSightings && t &- pb.pointee.value.firstNs >= s.promoteNs {
+        v.scores = sub
+        v.threshold = threshold
+        let flagged = score * sens >= threshold
+        // The threshold calibrates on the last half of learning and on normal traffic after it.
+        if learning {
+            if t &- baseline.firstNs >= s.learningNs / 2 { context.observe(score * sens, target: s.targetMirrorRate) }
+        }
+        // Weak novelty (a new destination or service, an odd size) that keeps coming back over
+        // hours or days is a habit, not an attack.
+        let strong = reasons.isStrong
+        if !learning && flagged && reasons.isSubset(of: .habitual) {
+            let k = Detector.habitKey(reasons, where_, dest: dest, service: service, size: size)
+            if context.habits.sighting(k.0, k.1, at: t, persistNs: s.promoteNs) {
                 v.promoted = true
+                context.habits.countLearned()
                 if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
-                                            serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: false) }
+                                            serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: false, where_: where_) }
                 return v
             }
         }
-        if !learning && score * sens >= 1 {
+        if !learning && flagged {
             v.anomalous = true
-            if !knownHost { reasons.insert(.newDestination) }
-            if svc == nil { reasons.insert(.newService) }
+            if !knownHost && hk == 0 { reasons.insert(.newDestination) }
+            if svc == nil && hk == 0 { reasons.insert(.newService) }
             v.reasons = reasons
+            // Only strong deviations keep the host mirrored and send what led up to them.
+            guard strong else { return v }
             v.trigger = shortTerm.lastAnomalyNs == 0 || t &- shortTerm.lastAnomalyNs > s.stickyNs
             shortTerm.lastAnomalyNs = t
             if s.stickyNs > 0 {
@@ -154,13 +173,11 @@ public struct Detector {
             v.sticky = true
             return v
         }
+        if !learning { context.observe(score * sens, target: s.targetMirrorRate) }
         if !baseline.frozen { learn(p, t: t, service: service, host: host, dest: dest, size: size, cls: cls,
-                                    serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: learning) }
+                                    serviceRate: serviceRate, vmRate: vmRate, classRate: classRate, learning: learning, where_: where_) }
         return v
     }
-
-    /// How many sightings a novelty needs (besides the probation time) to be learned.
-    public static let promoteSightings: UInt32 = 8
 
     /// Raises a learned peak. During learning it is the largest rate seen; afterwards it may grow
     /// by at most a factor e per `HalfLife.peakGrowth`, so a flood that ramps up packet by packet
@@ -180,7 +197,7 @@ public struct Detector {
     @inline(__always)
     mutating func learn(_ p: UnsafePointer<bma_pkt_t>, t: UInt64, service: UInt64, host: (UInt64, UInt64),
                         dest: (UInt64, UInt64), size: Double, cls: Int, serviceRate: Double, vmRate: Double,
-                        classRate: Double, learning: Bool) {
+                        classRate: Double, learning: Bool, where_: Destination) {
         var inserted = false
         let svc = baseline.services.findOrInsert(service, 0, at: t, empty: Baseline.Service(), inserted: &inserted)
         svc.pointee.lastNs = t
@@ -196,6 +213,7 @@ public struct Detector {
         let d = baseline.destinations.findOrInsert(dest.0, dest.1, at: t, empty: Baseline.Destination(), inserted: &inserted)
         d.pointee.lastNs = t
         d.pointee.value.packets &+= 1
+        learnNameAndPrefix(where_, service: service, at: t)
 
         Detector.raise(&baseline.peak10, &baseline.peak10At, to: vmRate, t: t, learning: learning)
         var classPeak = element(baseline.classPeaks, cls, Double.self)

@@ -1,11 +1,15 @@
 /// Novelty that keeps coming back is a habit, not an attack: a daily check-in, a weekly update,
 /// a reconnection that sends a message of an unusual size. A novelty (any two-word key: a
 /// destination, a service, a (service, size class)) counts a visit when it is seen after at
-/// least `quietNs` of silence; it is learned once it has been visited `visits` times, or twice on
-/// two different days. One burst, however long or dense, is one visit. Fixed memory: the least
-/// recently seen novelty is forgotten when the table is full.
+/// least `quietNs` of silence; it is a habit once it has been visited `visits` times, or twice on
+/// two different days. A burst is one visit however dense; novelty that persists without a
+/// pause (a new application) becomes a habit after `persistNs` and `persistSightings`
+/// sightings (detection.promote_seconds). Fixed memory: the least recently seen novelty is
+/// forgotten when the table is full.
 public struct Habits {
     public struct Habit: Sendable {
+        public var firstNs: UInt64 = 0
+        public var sightings: UInt32 = 0
         public var visits: UInt16 = 0
         public var days: UInt16 = 0
         /// Day number (time / 1 day) of the last visit.
@@ -20,6 +24,8 @@ public struct Habits {
     public static let quietNs: UInt64 = 3600 * 1_000_000_000
     /// Visits that make a habit (two suffice on two different days).
     public static let visits: UInt16 = 3
+    /// Sightings that novelty persisting for `persistNs` needs.
+    public static let persistSightings: UInt32 = 8
     static let dayNs: UInt64 = 86_400 * 1_000_000_000
 
     public init() {
@@ -38,11 +44,14 @@ public struct Habits {
         learned = other.learned
     }
 
-    /// Records a sighting of novelty (k0, k1) at `t`; true when it is (now) a habit.
+    /// Records a sighting of novelty (k0, k1) at `t`; true when it is (now) a habit. `persistNs`
+    /// 0 learns no novelty at all.
     @inline(__always)
-    public mutating func sighting(_ k0: UInt64, _ k1: UInt64, at t: UInt64) -> Bool {
+    public mutating func sighting(_ k0: UInt64, _ k1: UInt64, at t: UInt64, persistNs: UInt64) -> Bool {
+        if persistNs == 0 { return false }
         var fresh = false
-        let s = table.findOrInsert(k0, k1, at: t, empty: Habit(), inserted: &fresh)
+        let s = table.findOrInsert(k0, k1, at: t, empty: Habit(firstNs: t), inserted: &fresh)
+        s.pointee.value.sightings &+= 1
         let day = UInt32(truncatingIfNeeded: t / Habits.dayNs)
         if fresh || t &- s.pointee.lastNs >= Habits.quietNs {
             s.pointee.value.visits &+= 1
@@ -50,7 +59,8 @@ public struct Habits {
             s.pointee.value.lastDay = day
         }
         if t > s.pointee.lastNs { s.pointee.lastNs = t }
-        return Habits.isHabit(s.pointee.value)
+        let h = s.pointee.value
+        return Habits.isHabit(h) || (h.sightings >= Habits.persistSightings && t &- h.firstNs >= persistNs)
     }
 
     @inline(__always) static func isHabit(_ h: Habit) -> Bool {

@@ -42,10 +42,15 @@ public struct IncomingMeter: Sendable {
 
 extension Reason {
     /// Deviations strong enough to keep mirroring the host (sticky) and to send what led up to
-    /// them (pre-trigger): scans, sweeps, floods, shifts. Novelty or an odd size alone is weak:
-    /// that packet is mirrored, not a minute of session.
+    /// them (pre-trigger): scans, sweeps, floods, shifts, a service never used. A new destination
+    /// or an odd size alone is weak: that packet is mirrored, not a minute of session.
     public static let strong = Reason(rawValue: Reason.fanOut.rawValue | Reason.portScan.rawValue
-        | Reason.rateSpike.rawValue | Reason.protocolShift.rawValue)
+        | Reason.rateSpike.rawValue | Reason.protocolShift.rawValue | Reason.newService.rawValue)
+
+    /// Novelty that may become a habit when it keeps coming back: new destinations and services,
+    /// odd sizes; never scans, floods or shifts.
+    public static let habitual = Reason(rawValue: Reason.newDestination.rawValue | Reason.newService.rawValue
+        | Reason.sizeOutlier.rawValue)
 
     @inline(__always) public var isStrong: Bool { !isDisjoint(with: .strong) }
 }

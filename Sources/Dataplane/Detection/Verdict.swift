@@ -1,7 +1,10 @@
 /// The outcome for one outgoing packet.
 public struct Verdict: Sendable {
-    /// The largest normalised deviation (anomalous when score * sensitivity >= 1).
+    /// The largest normalised deviation (anomalous when score * sensitivity >= threshold).
     public var score: Double = 0
+    /// Each reason's normalised score, and the VM's threshold the score was held against.
+    public var scores = SubScores()
+    public var threshold: Double = 1
     /// Reasons that reached the threshold, plus new-destination/new-service context.
     public var reasons: Reason = []
     public var anomalous = false
@@ -10,7 +13,7 @@ public struct Verdict: Sendable {
     /// The first anomaly after a quiet period: earlier packets go out as pre-trigger copies.
     public var trigger = false
     public var learning = false
-    /// Novelty that outlived its probation and was learned instead of flagged.
+    /// Novelty that became a habit and was learned instead of flagged.
     public var promoted = false
     public var mirror: Bool { anomalous || sticky }
 }
