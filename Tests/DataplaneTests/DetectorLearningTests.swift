@@ -74,13 +74,13 @@ final class DetectorLearningTests: DataplaneTestCase {
 
         // A new host on a known service stays new: it is not learned. (Its score is 0.5 or a
         // little more: the frozen peaks no longer follow the rates, which are still rising.)
-        let newHost = TestFrame.tcp(dst: TestFrame.ip(192, 168, 1, 12), dstPort: 443, payload: 200)
+        let newHost = TestFrame.tcp(dst: TestFrame.ip(192, 168, 7, 12), dstPort: 443, payload: 200)
         for _ in 0..<2 {
             let v = h.send(newHost, at: h.now + 10 * ms)
             XCTAssertGreaterThanOrEqual(v.score, 0.5)
             XCTAssertFalse(v.anomalous)
         }
-        XCTAssertNil(h.detector.baseline.hosts.find(0, 0x0000_ffff_c0a8_010c))
+        XCTAssertNil(h.detector.baseline.hosts.find(0, 0x0000_ffff_c0a8_070c))
         XCTAssertEqual(h.detector.baseline.hosts.count, hosts)
         XCTAssertEqual(h.detector.baseline.learnedPackets, learned)
 

@@ -7,8 +7,9 @@ final class DetectorSensitivityTests: DataplaneTestCase {
     private let ms: UInt64 = 1_000_000
 
     private func newService(_ port: UInt16) -> [UInt8] { TestFrame.tcp(dst: Hosts.web, dstPort: port, flags: 0x02) }
+    /// A host outside every prefix the VM knows (a known /24 would halve its novelty).
     private func newHost(_ last: UInt8) -> [UInt8] {
-        TestFrame.tcp(dst: TestFrame.ip(192, 168, 1, last), dstPort: 443, payload: 200)
+        TestFrame.tcp(dst: TestFrame.ip(192, 168, 7, last), dstPort: 443, payload: 200)
     }
     private let bigQuery = TestFrame.udp(dst: Hosts.dns, dstPort: 53, frameLength: 300)
 
