@@ -14,6 +14,9 @@ enum SetupBuilder {
         if let v = d.preTriggerPackets { s.preTriggerPackets = v }
         if let v = d.preTriggerSeconds { s.preTriggerNs = nanoseconds(v) }
         if let v = d.promoteSeconds { s.promoteNs = nanoseconds(v) }
+        if let v = d.targetMirrorRate { s.targetMirrorRate = v }
+        if let v = d.prefixV4 { s.prefixV4Bits = v }
+        if let v = d.prefixV6 { s.prefixV6Bits = v }
         return s
     }
 

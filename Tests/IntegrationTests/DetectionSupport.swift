@@ -102,7 +102,7 @@ enum DetectionReplay {
     /// fails) and reads what it wrote. A non-zero exit throws, with bmad's output.
     static func run(
         _ vms: [VM], in scratch: ScratchDirectory, label: String,
-        learning: Double? = nil, sensitivity: Double? = nil, config: String? = nil,
+        learning: Double? = nil, sensitivity: Double? = nil, config: String? = nil, decisions: String? = nil,
         timeout: TimeInterval = 60
     ) throws -> ReplayRun {
         let bmad = try TestEnvironment.binary("bmad")
@@ -114,6 +114,7 @@ enum DetectionReplay {
         if let learning { args += ["--learning", String(learning)] }
         if let sensitivity { args += ["--sensitivity", String(sensitivity)] }
         if let config { args += ["--config", config] }
+        if let decisions { args += ["--decisions", decisions] }
         let started = Date()
         let child = try ChildProcess(name: "replay-\(label)", executable: bmad, arguments: args, directory: scratch.path)
         let status: ExitStatus
@@ -158,10 +159,17 @@ struct DetectionScenario {
     static func spliced(
         _ name: String, attack file: String, attacker: String, in scratch: ScratchDirectory
     ) throws -> DetectionScenario {
-        let benign = try PcapCapture.read(path: try TestEnvironment.capture(benignFile))
         let attack = try PcapCapture.read(path: try TestEnvironment.capture(file))
+        return try spliced(name, attack: attack, attacker: attacker, into: benignFile, day: 4, in: scratch)
+    }
+
+    /// `attack`'s packets from `attacker` spliced into the benign capture `benignFile` at `day`.
+    static func spliced(
+        _ name: String, attack: PcapCapture, attacker: String, into benignFile: String, day: Int, in scratch: ScratchDirectory
+    ) throws -> DetectionScenario {
+        let benign = try PcapCapture.read(path: try TestEnvironment.capture(benignFile))
         guard let ip = IPv4Address(attacker) else { throw ScratchError(message: "bad address \(attacker)") }
-        let scenario = try ScenarioSplicer.splice(benign: benign, attack: attack, options: SpliceOptions(attackerIP: ip, placement: .day(4)))
+        let scenario = try ScenarioSplicer.splice(benign: benign, attack: attack, options: SpliceOptions(attackerIP: ip, placement: .day(day)))
         let path = scratch.file("\(name).pcap")
         try scenario.capture.write(path: path)
         guard let victim = MACAddress(scenario.labels.victimMAC) else {
@@ -173,7 +181,7 @@ struct DetectionScenario {
     }
 
     /// The benign week alone, as it is in the captures directory.
-    static func benignWeek() throws -> DetectionScenario {
+    static func benignWeek(_ benignFile: String = benignFile) throws -> DetectionScenario {
         let path = try TestEnvironment.capture(benignFile)
         let capture = try PcapCapture.read(path: path)
         guard let victim = CaptureSummary(records: capture.records).mostFrequentSourceMAC else {

@@ -21,6 +21,9 @@ public struct BmadConfig: Sendable, Equatable {
         public var preTriggerPackets: Int?
         public var preTriggerSeconds: Double?
         public var promoteSeconds: Double?
+        public var targetMirrorRate: Double?
+        public var prefixV4: Int?
+        public var prefixV6: Int?
     }
 
     /// `mirror:`. A nil field was not given: bmad runs Dataplane's MirrorSetup default.

@@ -75,6 +75,9 @@ public enum ConfigLoader {
         d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64)
         d.preTriggerSeconds = try f.number("pre_trigger_seconds", in: 0...3600)
         d.promoteSeconds = try f.number("promote_seconds", in: 0...31_536_000)
+        d.targetMirrorRate = try f.number("target_mirror_rate", in: 0...1)
+        d.prefixV4 = try f.integer("prefix_v4", in: 1...32)
+        d.prefixV6 = try f.integer("prefix_v6", in: 1...64)
         try f.rejectUnknown()
         return d
     }
