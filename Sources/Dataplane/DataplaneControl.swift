@@ -105,6 +105,15 @@ extension Dataplane {
         return (d.baseline.frozen, d.sensitivity, d.baseline.learnedPackets, learning, st.forceUntil)
     }
 
+    /// What the VM's detector made of its surroundings: its calibrated threshold, the DNS names
+    /// it holds for addresses, the novelties it learned as habits. Read while the worker runs
+    /// (plain loads of single-writer fields, like the counters).
+    public func vmDetection(_ vm: Int) -> (threshold: Double, dnsNames: Int, dnsAnswers: UInt64, habits: UInt64, prefixes: Int)? {
+        guard let w = owner(of: vm) else { return nil }
+        let c = w.vms[vm].detector.context
+        return (c.calibration.threshold, c.names.table.count, c.names.answers, c.habits.learned, c.prefixes.count)
+    }
+
     /// The most policies a set may hold.
     public static var maxPolicies: Int { PolicyTable.capacity }
 }

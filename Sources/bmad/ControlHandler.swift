@@ -177,6 +177,15 @@ final class ControlHandler {
             o["frozen"] = .bool(st.frozen)
             o["sensitivity"] = st.sensitivity.map(JSONValue.number) ?? .null
             o["learned_packets"] = .number(Double(st.learnedPackets))
+            if let d = dataplane.vmDetection(i) {
+                let v = s.vms[i]
+                let after = v.outgoing &- v.learning
+                o["threshold"] = .number(d.threshold)
+                o["mirror_share"] = .number(after > 0 ? Double(v.mirror_decisions) / Double(after) : 0)
+                o["dns_names"] = .number(Double(d.dnsNames))
+                o["habits_learned"] = .number(Double(d.habits))
+                o["known_prefixes"] = .number(Double(d.prefixes))
+            }
             if st.forcedUntil != 0 {
                 o["forced_until"] = .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(st.forcedUntil) / 1e9)))
             }
