@@ -63,8 +63,10 @@ final class Worker: @unchecked Sendable {
     /// DNS answers found in a burst toward VMs.
     let dnsAnswers: UnsafeMutablePointer<bma_dns_answer_t>
     static let dnsAnswerCap = 64
-    /// Why each packet was mirrored, when asked for (replay --decisions); lossless.
+    /// Why each packet was mirrored, when asked for (replay --decisions); lossless. The worker
+    /// appends through `decisionRing` (no reference counting on the packet path).
     let decisions: DecisionLog?
+    let decisionRing: DecisionRing?
 
     init(index: Int, lcore: UInt32, rx: [RxAssignment], portIds: [UInt16], uplinkIndex: Int,
          mirrorIndex: Int?, setup: DataplaneSetup, macs: MacTable, nsPerCycle: Double,
@@ -124,6 +126,7 @@ final class Worker: @unchecked Sendable {
         heldList = .allocate(capacity: mirrorCap)
         heldList.initialize(repeating: nil, count: mirrorCap)
         decisions = setup.decisionLogCapacity > 0 ? DecisionLog(capacity: setup.decisionLogCapacity, lossless: true) : nil
+        decisionRing = decisions?.ring
         dnsAnswers = .allocate(capacity: Worker.dnsAnswerCap)
         dnsAnswers.initialize(repeating: bma_dns_answer_t(), count: Worker.dnsAnswerCap)
         self.policies = policies
@@ -321,7 +324,7 @@ final class Worker: @unchecked Sendable {
                                                             flags: UInt16(BMA_MF_PRETRIGGER), snaplen: 0,
                                                             encap: UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
                     mirrors &+= 1
-                    if let log = decisions { log.appendPreTrigger(hm, vm: vm, at: ht, v) }
+                    if let log = decisionRing { log.appendPreTrigger(hm, vm: vm, at: ht, v) }
                     heldList[held] = hm
                     held &+= 1
                     c[layout.index(vm: vm, .preTrigger)] &+= 1
@@ -347,7 +350,7 @@ final class Worker: @unchecked Sendable {
                 policy_id: rule?.pointee.id ?? 0, flags: flags, snaplen: rule?.pointee.snaplen ?? 0,
                 encap: rule?.pointee.encapsulation ?? UInt8(BMA_ENCAP_DEFAULT), _pad: 0)
             mirrors &+= 1
-            if let log = decisions { log.append(UnsafePointer(p), vm: vm, at: t, v, forced: forced, name: state.pointee.detector.context.names.name(p.pointee.dst_ip_hi, p.pointee.dst_ip_lo, at: t)) }
+            if let log = decisionRing { log.append(UnsafePointer(p), vm: vm, at: t, v, forced: forced, name: state.pointee.detector.context.names.name(p.pointee.dst_ip_hi, p.pointee.dst_ip_lo, at: t)) }
         }
         if learnMAC != 0 { macs.learn(vm: vm, mac: learnMAC) }
         if mirrors > 0 { sendMirror(vm: vm, n: mirrors, counter: .mirrored) }

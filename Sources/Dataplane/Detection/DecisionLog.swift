@@ -62,39 +62,16 @@ public struct DecisionRecord: Sendable {
 /// decisions are asked for: replay's --decisions), the main thread drains. Lossless when asked:
 /// a full ring makes the worker wait for the reader (replay only, where time is capture time
 /// and waiting changes no decision); otherwise a full ring drops and counts the record.
-/// head: worker writes, reader reads. tail: reader writes, worker reads. Fixed memory.
-public final class DecisionLog: @unchecked Sendable {
+/// head: worker writes, reader reads. tail: reader writes, worker reads. Fixed memory. A struct
+/// of pointers, so the worker's copy costs no reference counting; `DecisionLog` owns the memory.
+public struct DecisionRing {
     let records: UnsafeMutablePointer<DecisionRecord>
     let head: UnsafeMutablePointer<UInt64>
     let tail: UnsafeMutablePointer<UInt64>
-    public let capacity: Int
-    public let lossless: Bool
     /// Records dropped on a full ring (worker writes, reader reads).
     let dropped: UnsafeMutablePointer<UInt64>
-
-    public init(capacity: Int = 1 << 16, lossless: Bool) {
-        var c = 1
-        while c < capacity { c <<= 1 }
-        self.capacity = c
-        self.lossless = lossless
-        records = .allocate(capacity: c)
-        records.initialize(repeating: DecisionRecord(), count: c)
-        head = .allocate(capacity: 1)
-        head.initialize(to: 0)
-        tail = .allocate(capacity: 1)
-        tail.initialize(to: 0)
-        dropped = .allocate(capacity: 1)
-        dropped.initialize(to: 0)
-    }
-
-    deinit {
-        records.deallocate()
-        head.deallocate()
-        tail.deallocate()
-        dropped.deallocate()
-    }
-
-    public var droppedRecords: UInt64 { bma_load_u64(dropped) }
+    public let capacity: Int
+    public let lossless: Bool
 
     /// Worker side.
     @inline(__always) public func append(_ r: DecisionRecord) {
@@ -108,20 +85,46 @@ public final class DecisionLog: @unchecked Sendable {
         records[Int(h & UInt64(capacity - 1))] = r
         bma_store_release_u64(head, h &+ 1)
     }
+}
+
+/// Owns a decision ring and drains it (reader side).
+public final class DecisionLog: @unchecked Sendable {
+    public let ring: DecisionRing
+
+    public init(capacity: Int = 1 << 16, lossless: Bool) {
+        var c = 1
+        while c < capacity { c <<= 1 }
+        let records = UnsafeMutablePointer<DecisionRecord>.allocate(capacity: c)
+        records.initialize(repeating: DecisionRecord(), count: c)
+        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 3)
+        words.initialize(repeating: 0, count: 3)
+        ring = DecisionRing(records: records, head: words, tail: words + 1, dropped: words + 2, capacity: c, lossless: lossless)
+    }
+
+    deinit {
+        ring.records.deallocate()
+        ring.head.deallocate()
+    }
+
+    public var capacity: Int { ring.capacity }
+    public var droppedRecords: UInt64 { bma_load_u64(ring.dropped) }
+
+    /// Worker side (tests; the worker appends through its copy of `ring`).
+    public func append(_ r: DecisionRecord) { ring.append(r) }
 
     /// Reader side: hands every record appended so far to `body`, oldest first.
     public func drain(_ body: (DecisionRecord) -> Void) {
-        let h = bma_load_acquire_u64(head)
-        var t = tail.pointee
+        let h = bma_load_acquire_u64(ring.head)
+        var t = ring.tail.pointee
         while t != h {
-            body(records[Int(t & UInt64(capacity - 1))])
+            body(ring.records[Int(t & UInt64(ring.capacity - 1))])
             t &+= 1
         }
-        bma_store_release_u64(tail, t)
+        bma_store_release_u64(ring.tail, t)
     }
 }
 
-extension DecisionLog {
+extension DecisionRing {
     /// Records a mirrored packet with its verdict.
     @inline(__always)
     func append(_ p: UnsafePointer<bma_pkt_t>, vm: Int, at t: UInt64, _ v: Verdict, forced: Bool, name: UInt64) {
