@@ -167,7 +167,7 @@ final class Worker: @unchecked Sendable {
             // Quiescent point: the policy snapshot is picked up (and the old one released) here.
             let snap = policies.acquire(worker: index)
             if snap.pointee.generation != budgetGeneration { resetPolicyBudgets(snap) }
-            mailbox.serve(apply)
+            mailbox.serve { self.apply($0) }
             let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle) &+ clockOffsetNs
             for a in 0..<rx.count {
                 let r = rx[a]

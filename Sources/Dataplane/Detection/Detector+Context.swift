@@ -75,9 +75,9 @@ extension Detector {
         return dest
     }
 
-    /// The share of a rate threshold that answers add: answers (echo replies, ICMP errors, ARP
-    /// replies, neighbour advertisements) follow what the VM receives, so what it received lately
-    /// is allowed on top of the learned peak.
+    /// What answers add to a rate threshold: answers (echo replies, ICMP errors, ARP replies,
+    /// neighbour advertisements) follow what the VM receives, so what it received lately (a 10 s
+    /// damped count, judged with the same factor as a learned peak) is allowed on top of it.
     @inline(__always)
     func answerAllowance(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64) -> Double {
         Housekeeping.isAnswer(p) ? context.incoming.count(at: t) : 0

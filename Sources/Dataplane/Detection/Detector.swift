@@ -105,7 +105,7 @@ public struct Detector {
         let sens = override ?? sensitivity ?? s.sensitivity
         let threshold = context.calibration.threshold
         var score = 0.0
-        var reasons: Reason = []
+        var reasons = Reason(rawValue: 0)
         var sub = SubScores()
         @inline(__always) func consider(_ x: Double, _ r: Reason) {
             sub.note(x, r)
@@ -120,16 +120,16 @@ public struct Detector {
         consider(newPorts / s.portScanLimit, .portScan)
         consider(vmRate / (s.rateFactor * baseline.peak10 + s.rateFloor), .rateSpike)
         if let svc {
-            consider(serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor + allowance), .rateSpike)
+            consider(serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor + s.rateFactor * allowance), .rateSpike)
             let st = svc.pointee.value.size
             if svc.pointee.value.packets >= 8 {
                 let m = st.mean
-                let spread = max(st.std, 0.1 * m, 8)
+                let spread = max(max(st.std, 0.1 * m), 8) // two-argument max: the variadic one builds an array
                 consider(abs(size - m) / spread / s.sizeDeviations, .sizeOutlier)
             }
         }
         let classPeak = element(baseline.classPeaks, cls, Double.self)
-        consider(classRate / (s.rateFactor * classPeak + s.rateFloor + allowance), .protocolShift)
+        consider(classRate / (s.rateFactor * classPeak + s.rateFloor + s.rateFactor * allowance), .protocolShift)
 
         v.score = score
         v.scores = sub
@@ -142,7 +142,7 @@ public struct Detector {
         // Weak novelty (a new destination or service, an odd size) that keeps coming back over
         // hours or days is a habit, not an attack.
         let strong = reasons.isStrong
-        if !learning && flagged && reasons.isSubset(of: .habitual) {
+        if !learning && flagged && reasons.rawValue & ~Reason.habitual.rawValue == 0 {
             let k = Detector.habitKey(reasons, where_, dest: dest, service: service, size: size)
             if context.habits.sighting(k.0, k.1, at: t, persistNs: s.promoteNs) {
                 v.promoted = true

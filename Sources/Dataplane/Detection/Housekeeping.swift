@@ -52,5 +52,5 @@ extension Reason {
     public static let habitual = Reason(rawValue: Reason.newDestination.rawValue | Reason.newService.rawValue
         | Reason.sizeOutlier.rawValue)
 
-    @inline(__always) public var isStrong: Bool { !isDisjoint(with: .strong) }
+    @inline(__always) public var isStrong: Bool { rawValue & Reason.strong.rawValue != 0 }
 }

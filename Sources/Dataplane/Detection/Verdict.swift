@@ -6,7 +6,7 @@ public struct Verdict: Sendable {
     public var scores = SubScores()
     public var threshold: Double = 1
     /// Reasons that reached the threshold, plus new-destination/new-service context.
-    public var reasons: Reason = []
+    public var reasons = Reason(rawValue: 0)
     public var anomalous = false
     /// Mirrored because its host was flagged recently.
     public var sticky = false
