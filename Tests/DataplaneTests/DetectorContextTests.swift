@@ -83,3 +83,43 @@ final class DetectorContextTests: XCTestCase {
         XCTAssertGreaterThan(h.detector.context.habits.learned, 0)
     }
 }
+
+/// What the context learned travels with the baseline document (export, import, restarts).
+final class ContextDocumentTests: XCTestCase {
+    func testPrefixesHabitsAndCalibrationRoundTrip() throws {
+        var h = NormalTraffic.trained()
+        defer { h.deallocate() }
+        _ = h.detector.context.habits.sighting(7, 8, at: h.now, persistNs: 3600 * ns)
+        for _ in 0..<5_000 { h.detector.context.calibration.observe(0.4) }
+        for _ in 0..<40 { h.detector.context.calibration.observe(1.5) }
+        h.detector.context.calibration.refresh(target: 0.001)
+        let threshold = h.detector.context.calibration.threshold
+        XCTAssertGreaterThan(threshold, 1)
+        let doc = BaselineDocument(h.detector)
+        let json = try JSONEncoder().encode(doc)
+        let back = try JSONDecoder().decode(BaselineDocument.self, from: json)
+        XCTAssertEqual(back, doc)
+        XCTAssertEqual(back.context?.prefixes.count, h.detector.context.prefixes.count)
+        XCTAssertGreaterThan(back.context?.prefixes.count ?? 0, 0)
+
+        var d = Detector()
+        defer { d.deallocate() }
+        try back.restore(into: &d)
+        XCTAssertEqual(d.context.prefixes.count, h.detector.context.prefixes.count)
+        XCTAssertNotNil(d.context.habits.table.find(7, 8))
+        XCTAssertEqual(d.context.calibration.threshold, threshold)
+        XCTAssertEqual(d.context.calibration.total, h.detector.context.calibration.total)
+
+        // A document without a context (older bmad) still restores.
+        var old = doc
+        old.context = nil
+        var e = Detector()
+        defer { e.deallocate() }
+        try old.restore(into: &e)
+        XCTAssertEqual(e.context.prefixes.count, 0)
+        // A wrong histogram is refused with its field named.
+        var bad = doc
+        bad.context?.score_classes = [1, 2]
+        XCTAssertThrowsError(try bad.restore(into: &e)) { XCTAssertTrue("\($0)".contains("score_classes")) }
+    }
+}

@@ -39,6 +39,9 @@ public struct BaselineDocument: Codable, Sendable, Equatable {
     public var services: [Service]
     public var hosts: [Entry]
     public var destinations: [Entry]
+    /// What the detector learned besides the tables (absent in older documents): known prefixes,
+    /// novelties on their way to habits, the score histogram of the calibrated threshold.
+    public var context: ContextDocument?
 }
 
 /// Errors reading a baseline document.
@@ -74,7 +77,7 @@ extension BaselineDocument {
                   size_histogram: (0..<8).map { element(b.sizeHistogram, $0, UInt64.self) },
                   class_packets: (0..<5).map { element(b.classPackets, $0, UInt64.self) },
                   class_peaks: (0..<5).map { element(b.classPeaks, $0, Double.self) },
-                  services: services, hosts: hosts, destinations: dests)
+                  services: services, hosts: hosts, destinations: dests, context: ContextDocument(d.context))
     }
 
     /// Fills `d` (whose tables are empty or to be replaced) from the document.
@@ -124,6 +127,7 @@ extension BaselineDocument {
         }
         d.baseline.copyContents(of: b)
         d.shortTerm.reset()
+        try context?.restore(into: &d.context)
     }
 }
 

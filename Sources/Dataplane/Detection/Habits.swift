@@ -74,6 +74,9 @@ public struct Habits {
         return Habits.isHabit(s.pointee.value)
     }
 
+    /// A restored document's count of novelties learned.
+    mutating func restoreLearned(_ n: UInt64) { learned = n }
+
     /// Counts a novelty learned because it became a habit.
     @inline(__always) public mutating func countLearned() { learned &+= 1 }
 

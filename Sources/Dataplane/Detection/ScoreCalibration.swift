@@ -97,4 +97,18 @@ public struct ScoreCalibration: Sendable {
     }
 
     public mutating func reset() { self = ScoreCalibration() }
+
+    /// Takes a saved histogram (ScoreCalibration.classes counts) and threshold (kept within
+    /// [1, ceiling]).
+    mutating func restore(counts saved: [UInt32], threshold saved_: Double) {
+        threshold = saved_.isFinite ? min(max(saved_, 1), ScoreCalibration.ceiling) : 1
+        var t: UInt32 = 0
+        for i in 0..<min(saved.count, ScoreCalibration.classes) {
+            let v = min(saved[i], ScoreCalibration.halveAt)
+            withElement(&counts, i, UInt32.self) { $0 = v }
+            t = min(t &+ v, ScoreCalibration.halveAt)
+        }
+        total = t
+        if total >= ScoreCalibration.halveAt { halve() }
+    }
 }
