@@ -16,9 +16,10 @@ extension MirrorDecoder {
     /// Traffic that is not mirror traffic throws `.notMirrorTraffic`, so importers can skip it.
     public static func decodeOuterFrame(_ frame: some Collection<UInt8>, receivedNs: UInt64,
                                         genevePort: UInt16 = MirrorDecoder.genevePort,
-                                        vxlanPort: UInt16 = MirrorDecoder.vxlanPort) throws(MirrorDecodeError) -> MirroredPacket {
+                                        vxlanPort: UInt16 = MirrorDecoder.vxlanPort,
+                                        sensorNames: SensorNames? = nil) throws(MirrorDecodeError) -> MirroredPacket {
         try MirrorBytes.with(frame) { bytes throws(MirrorDecodeError) in
-            try outerFrame(bytes, receivedNs: receivedNs, genevePort: genevePort, vxlanPort: vxlanPort)
+            try outerFrame(bytes, receivedNs: receivedNs, genevePort: genevePort, vxlanPort: vxlanPort, sensorNames: sensorNames)
         }
     }
 
@@ -33,7 +34,7 @@ extension MirrorDecoder {
     }
 
     static func outerFrame(_ bytes: MirrorBytes, receivedNs: UInt64, genevePort: UInt16,
-                           vxlanPort: UInt16) throws(MirrorDecodeError) -> MirroredPacket {
+                           vxlanPort: UInt16, sensorNames: SensorNames? = nil) throws(MirrorDecodeError) -> MirroredPacket {
         try bytes.require(14, .ethernet)
         var typeOffset = 12
         while vlanTagTypes.contains(bytes.u16(typeOffset)) {
@@ -44,8 +45,8 @@ extension MirrorDecoder {
         let network = bytes.suffix(from: typeOffset + 2)
         let ip: IPPayload
         switch etherType {
-        case etherTypeIPv4: ip = try ipv4(network)
-        case etherTypeIPv6: ip = try ipv6(network)
+        case etherTypeIPv4: ip = try ipv4(network, sensorNames)
+        case etherTypeIPv6: ip = try ipv6(network, sensorNames)
         default: throw .notMirrorTraffic(.etherType(etherType))
         }
 
@@ -73,7 +74,7 @@ extension MirrorDecoder {
         }
     }
 
-    static func ipv4(_ bytes: MirrorBytes) throws(MirrorDecodeError) -> IPPayload {
+    static func ipv4(_ bytes: MirrorBytes, _ names: SensorNames? = nil) throws(MirrorDecodeError) -> IPPayload {
         try bytes.require(20, .ipv4)
         let version = bytes.u8(0) >> 4
         guard version == 4 else { throw .badVersion(layer: .ipv4, value: version) }
@@ -86,18 +87,19 @@ extension MirrorDecoder {
         }
         let fragment = bytes.u16(6)
         guard fragment & 0x3FFF == 0 else { throw .fragmented(layer: .ipv4) }
-        let sensor = IPv4Address(bytes.u8(12), bytes.u8(13), bytes.u8(14), bytes.u8(15)).description
+        let source = IPAddressText.v4Mapped(bytes.u32(12))
+        let sensor = names?.name(hi: source.hi, lo: source.lo) ?? IPAddressText.format(hi: source.hi, lo: source.lo)
         let captured = min(bytes.count, totalLength)
         return IPPayload(sensor: sensor, protocolNumber: bytes.u8(9), bytes: bytes.slice(headerLength, captured),
                          missing: totalLength - captured)
     }
 
-    static func ipv6(_ bytes: MirrorBytes) throws(MirrorDecodeError) -> IPPayload {
+    static func ipv6(_ bytes: MirrorBytes, _ names: SensorNames? = nil) throws(MirrorDecodeError) -> IPPayload {
         try bytes.require(40, .ipv6)
         let version = bytes.u8(0) >> 4
         guard version == 6 else { throw .badVersion(layer: .ipv6, value: version) }
-        let address = IPAddressText.halves((0..<16).map { bytes.u8(8 + $0) })!
-        let sensor = IPAddressText.formatIPv6(hi: address.hi, lo: address.lo)
+        let address = (hi: bytes.u64(8), lo: bytes.u64(16))
+        let sensor = names?.name(hi: address.hi, lo: address.lo) ?? IPAddressText.formatIPv6(hi: address.hi, lo: address.lo)
         let totalLength = 40 + Int(bytes.u16(4))
         let captured = min(bytes.count, totalLength)
         let packet = bytes.slice(0, captured)

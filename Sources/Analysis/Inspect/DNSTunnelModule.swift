@@ -61,7 +61,8 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
         var answers = 0
         var alerted = false
         var sample = ""
-        var lastFlow: FlowKey?
+        /// Formatted only when an alert is raised.
+        var lastFlow: InspectFlowTuple?
 
         init(start: UInt64) { windowStartNs = start }
 
@@ -111,7 +112,7 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
         guard udpOrTCP.destination == 53 else { return }
         let key = Key(vm: packet.vmID, client: ip.source, domain: domain)
         let subdomain = DomainName.subdomainLabels(labels)
-        let flow = view.flowKey
+        let flow = view.tuple(vm: packet.vmID)
         let alert: Alert? = lock.withLock {
             states.update(key, nowNs: now, make: { DomainState(start: now) }) { state in
                 if now &- state.windowStartNs >= configuration.windowNs || now < state.windowStartNs {
@@ -214,7 +215,7 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
             "sample_query": state.sample,
             "window_s": InspectFormat.seconds(configuration.windowNs),
         ]
-        return alerts.alert(InspectionSignatures.dnsTunnel, module: name, packet: packet, flow: state.lastFlow,
+        return alerts.alert(InspectionSignatures.dnsTunnel, module: name, packet: packet, flow: state.lastFlow?.flowKey,
                             score: Double(indicators.count) / Double(max(1, configuration.minIndicators)),
                             count: state.queries, details: details)
     }

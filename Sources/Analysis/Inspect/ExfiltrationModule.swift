@@ -32,7 +32,8 @@ public final class ExfiltrationModule: InspectionModule, @unchecked Sendable {
         var flows: Set<UInt64> = []
         var flaggedNew = false
         var alertedUntilNs: UInt64 = 0
-        var lastFlow: FlowKey?
+        /// Formatted only when an alert is raised.
+        var lastFlow: InspectFlowTuple?
     }
 
     public let name = "exfiltration"
@@ -76,7 +77,7 @@ public final class ExfiltrationModule: InspectionModule, @unchecked Sendable {
                     state.outbound.add(bytes, atNs: now)
                     if flaggedNew { state.flaggedNew = true }
                     if state.flows.count < 64 { state.flows.insert(UInt64(initiator.sourcePort) << 16 | UInt64(initiator.destinationPort)) }
-                    state.lastFlow = initiator.flowKey
+                    state.lastFlow = initiator
                 } else {
                     state.inbound.add(bytes, atNs: now)
                     return nil
@@ -119,7 +120,7 @@ public final class ExfiltrationModule: InspectionModule, @unchecked Sendable {
             "flows": String(state.flows.count),
         ]
         details["new_because"] = state.flaggedNew ? "bmad-new-destination" : "first-seen"
-        return alerts.alert(InspectionSignatures.exfiltration, module: name, packet: packet, flow: state.lastFlow,
+        return alerts.alert(InspectionSignatures.exfiltration, module: name, packet: packet, flow: state.lastFlow?.flowKey,
                             score: Double(sent) / Double(configuration.bytesThreshold), count: 1, details: details)
     }
 }

@@ -9,6 +9,10 @@ extension PacketView {
         let headers: FrameHeaders
 
         static let dnsPorts: Set<UInt16> = [53, 5353]
+        static let echoTypes: (v4: Set<UInt8>, v6: Set<UInt8>) = ([0, 8], [128, 129])
+        /// Errors quote the offending datagram after 8 bytes: unreachable, time exceeded,
+        /// parameter problem (and v4 source quench, redirect; v6 packet too big).
+        static let errorTypes: (v4: Set<UInt8>, v6: Set<UInt8>) = ([3, 4, 5, 11, 12], [1, 2, 3, 4])
 
         func has(_ offset: Int, _ length: Int) -> Bool {
             offset >= 0 && length >= 0 && offset <= bytes.count && length <= bytes.count - offset
@@ -104,15 +108,11 @@ extension PacketView {
         func fillICMP(at offset: Int, end: Int, isV6: Bool, into view: inout PacketView) {
             guard has(offset, 4) else { return }
             var icmp = ICMP(isV6: isV6, type: u8(offset), code: u8(offset + 1))
-            let echo: Set<UInt8> = isV6 ? [128, 129] : [0, 8]
-            if echo.contains(icmp.type), offset + 8 <= end {
+            if (isV6 ? Self.echoTypes.v6 : Self.echoTypes.v4).contains(icmp.type), offset + 8 <= end {
                 icmp.echoIdentifier = u16(offset + 4)
                 icmp.echoSequence = u16(offset + 6)
             }
-            // Errors quote the offending datagram after 8 bytes: unreachable, time exceeded,
-            // parameter problem (and v4 source quench, redirect; v6 packet too big).
-            let errors: Set<UInt8> = isV6 ? [1, 2, 3, 4] : [3, 4, 5, 11, 12]
-            if errors.contains(icmp.type) {
+            if (isV6 ? Self.errorTypes.v6 : Self.errorTypes.v4).contains(icmp.type) {
                 icmp.quoted = quotedFlow(at: offset + 8, end: end)
             }
             view.transport = .icmp(icmp)

@@ -85,7 +85,8 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
         var alerts = 0
         /// The latest packet (without its frame), for the alerts' host, VM and reasons.
         var lastPacket: MirroredPacket
-        var lastFlow: FlowKey
+        /// Formatted only when an alert is raised.
+        var lastFlow: InspectFlowTuple
     }
 
     public let name = "performance"
@@ -136,7 +137,7 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
             let destinationKey = InspectHostKey(vm: packet.vmID, host: initiator.destination)
             var stripped = packet
             stripped.frame = []
-            let flowKey = initiator.flowKey
+            let flowKey = initiator
             destinations.update(destinationKey, nowNs: now, make: {
                 Destination(client: initiator.source, periodStartNs: now, firstNs: now, lastNs: now, lastPacket: stripped,
                             lastFlow: flowKey)
@@ -266,7 +267,7 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
             var details = details
             details["period_s"] = seconds
             details["destination"] = key.host.description
-            found.append(alerts.alert(signature, module: name, packet: destination.lastPacket, flow: destination.lastFlow,
+            found.append(alerts.alert(signature, module: name, packet: destination.lastPacket, flow: destination.lastFlow.flowKey,
                                       score: score, count: count, details: details, timestampNs: nowNs))
         }
         if period.handshakes >= configuration.minRTTSamples {

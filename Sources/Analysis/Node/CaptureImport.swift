@@ -55,12 +55,16 @@ public enum CaptureImport {
         guard reader.header.linkType == .ethernet else { throw ImportError(description: "link type is not Ethernet") }
         // The sensor of frames that are not mirror traffic: one string for the whole file.
         let sensor = path
-        while let packet = try reader.withNext({ bytes, timestampNs, originalLength in
-            if let p = try? MirrorDecoder.decodeOuterFrame(bytes, receivedNs: timestampNs) { return p }
-            return MirroredPacket(receivedNs: timestampNs, timestampNs: timestampNs, sensor: sensor, vmID: vm,
-                                  encapsulation: .pcap, metadata: nil, frame: Array(bytes),
-                                  originalLength: max(originalLength, UInt32(bytes.count)))
-        }) {
+        let sensorNames = SensorNames()
+        try reader.forEachRecord { bytes, timestampNs, originalLength in
+            let packet: MirroredPacket
+            if let p = try? MirrorDecoder.decodeOuterFrame(bytes, receivedNs: timestampNs, sensorNames: sensorNames) {
+                packet = p
+            } else {
+                packet = MirroredPacket(receivedNs: timestampNs, timestampNs: timestampNs, sensor: sensor, vmID: vm,
+                                        encapsulation: .pcap, metadata: nil, frame: Array(bytes),
+                                        originalLength: max(originalLength, UInt32(bytes.count)))
+            }
             try body(packet)
             count += 1
         }

@@ -54,6 +54,33 @@ public struct PcapReader: Sendable {
         return record
     }
 
+    /// Calls `body` with every remaining record's bytes (valid only inside `body`), time in ns
+    /// and original length, in order, without copying them: one pass over the mapped file.
+    public mutating func forEachRecord(
+        _ body: (UnsafeRawBufferPointer, _ timestampNanoseconds: UInt64, _ originalLength: UInt32) throws -> Void
+    ) throws {
+        let order = header.byteOrder
+        let unit = header.resolution.nanosecondsPerUnit
+        var offset = self.offset
+        var index = recordIndex
+        defer {
+            self.offset = offset
+            recordIndex = index
+        }
+        try storage.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
+            while let length = try Self.capturedLength(buffer, order: order, index: index, at: offset) {
+                let seconds = UInt64(order.uint32(in: buffer, at: offset))
+                let fraction = UInt64(order.uint32(in: buffer, at: offset + 4))
+                let original = order.uint32(in: buffer, at: offset + 12)
+                let dataStart = offset + PcapFormat.recordHeaderLength
+                try body(UnsafeRawBufferPointer(rebasing: buffer[dataStart..<dataStart + length]),
+                         seconds * 1_000_000_000 + fraction * unit, original)
+                offset = dataStart + length
+                index += 1
+            }
+        }
+    }
+
     /// The next record's bytes without copying them (valid only inside `body`), its time in ns
     /// and its original length; nil at the end of the file. For readers that copy only what they
     /// keep (a decapsulated inner frame).
