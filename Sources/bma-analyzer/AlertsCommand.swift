@@ -5,7 +5,7 @@ import Foundation
 struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List stored alerts.")
 
-    @Option(name: .customLong("store"), help: "Store directory.")
+    @Option(name: .customLong("store"), help: "Store directory (an existing store; never created).")
     var directory = "/var/lib/bma-analyzer"
 
     @Option(help: "Only this VM (as alerts name it: vm<ID> or its name).")
@@ -24,6 +24,7 @@ struct AlertsCommand: ParsableCommand {
         }
         var config = CaptureStoreConfiguration()
         config.minFreeBytes = 0
+        try ExistingStore.require(directory)
         let store = try CaptureStore(directory: directory, configuration: config)
         defer { store.close() }
         let alerts = store.alerts(vm: vm, since: sinceNs)

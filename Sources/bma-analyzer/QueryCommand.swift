@@ -6,7 +6,7 @@ struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query", abstract: "Write the stored packets of a VM, a time range and a flow to a capture file.")
 
-    @Option(name: .customLong("store"), help: "Store directory.")
+    @Option(name: .customLong("store"), help: "Store directory (an existing store; never created).")
     var directory = "/var/lib/bma-analyzer"
 
     @Option(help: "VM id.")
@@ -40,6 +40,7 @@ struct QueryCommand: ParsableCommand {
         let key = try flow.map(FlowArgument.parse)
         var config = CaptureStoreConfiguration()
         config.minFreeBytes = 0
+        try ExistingStore.require(directory)
         let store = try CaptureStore(directory: directory, configuration: config)
         defer { store.close() }
         let n = try store.writeQuery(vm: vm, since: sinceNs, until: untilNs, flow: key, to: w,

@@ -342,6 +342,27 @@ final class AnalyzerCommandTests: IntegrationTestCase {
 
     // MARK: status
 
+    /// Read-only commands never create a store (issue: `query --store` created one at any path).
+    func testQueryAndAlertsNeverCreateAStore() throws {
+        let scratch = try makeScratch()
+        let plain = try scratch.write("not a store", to: "plain-file")
+        let emptyDirectory = scratch.file("empty")
+        try FileManager.default.createDirectory(atPath: emptyDirectory, withIntermediateDirectories: false)
+        for store in [scratch.file("typo/store"), plain, emptyDirectory] {
+            for args in [["query", "--store", store, "-w", scratch.file("out.pcap")], ["alerts", "--store", store]] {
+                let r = try AnalyzerCommand.analyzer(args, in: scratch, label: args[0], timeout: 30)
+                XCTAssertEqual(r.status, .exited(1), r.description)
+                XCTAssertFalse(r.crashed, r.description)
+                let message = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                XCTAssertTrue(message.hasPrefix("bma-analyzer: store \(store): "), message)
+                XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("typo")), "a store directory was created")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: emptyDirectory), [], "files were created in a directory that is no store")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("out.pcap")), "an output was written")
+    }
+
     func testStatusWithoutANodeExits3() throws {
         let scratch = try makeScratch()
         let plain = try scratch.write("not a socket", to: "plain-file")
