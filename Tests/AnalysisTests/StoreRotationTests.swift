@@ -219,3 +219,28 @@ struct StoreRotationTests {
         #expect(raised.alert.category == "Storage" && raised.bma.details["dropped"] == String(alert.droppedPackets))
     }
 }
+
+@Suite("store permissions")
+struct StorePermissionTests {
+    /// Regression: the store was world-readable (0755 directories, 0644 files).
+    @Test("the store directory is 0750 and its files 0640, whatever the umask allows")
+    func privateStore() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("store")
+        let old = umask(0o022)
+        defer { umask(old) }
+        let store = try CaptureStore(directory: path, configuration: StoreSetup.configuration(clock: StoreTestClock()))
+        for sequence in 1...20 { #expect(store.append(StorePackets.tcp(vm: 1, timestampNs: StorePackets.base + UInt64(sequence), sequence: UInt32(sequence))) != nil) }
+        store.flush()
+        store.close()
+        func mode(_ file: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(try mode(path) == 0o750)
+        let files = try FileManager.default.contentsOfDirectory(atPath: path)
+        #expect(files.contains { $0.hasSuffix(".pcapng") } && files.contains(CaptureStore.indexFileName))
+        for file in files {
+            #expect(try mode((path as NSString).appendingPathComponent(file)) & 0o007 == 0, "\(file) is readable by others")
+        }
+    }
+}

@@ -43,7 +43,7 @@ final class EVEWriter {
     }
 
     private func openFile() throws(Failure) {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
         var info = stat()
         size = fstat(descriptor, &info) == 0 ? UInt64(max(0, info.st_size)) : 0

@@ -77,7 +77,7 @@ public final class PcapNGWriter {
         self.bufferCapacity = max(bufferCapacity, 4096)
         encoder = PcapNGEncoder(byteOrder: byteOrder)
         // O_APPEND: after the file is cut back to a block boundary, writing resumes there.
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: Self.lastError()) }
         buffer.reserveCapacity(self.bufferCapacity + 4096)
         encoder.appendSectionHeader(options: [

@@ -40,7 +40,8 @@ public final class AnalyzerNode: @unchecked Sendable {
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        try FileManager.default.createDirectory(atPath: configuration.storeDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: configuration.storeDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
         let store = try CaptureStore(directory: configuration.storeDirectory, configuration: configuration.store)
         self.store = store
         pipeline = InspectionPipeline.builtIn(vmNames: configuration.vmNames)

@@ -45,6 +45,9 @@ final class CaptureIndex: Sendable {
         var configuration = Configuration()
         configuration.label = "bma.capture-index"
         configuration.prepareDatabase { db in
+            // The index names every flow: as private as the captures (SQLite creates its files
+            // with 0644; the WAL and shared-memory files take the database file's mode).
+            chmod(path, 0o640)
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Keep the WAL small after checkpoints: the index may share a small disk with captures.
             try db.execute(sql: "PRAGMA journal_size_limit = 4194304")

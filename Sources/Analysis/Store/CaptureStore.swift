@@ -64,7 +64,9 @@ public final class CaptureStore: @unchecked Sendable {
         self.directory = directory
         self.configuration = configuration
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // Captured traffic is private: the store is 0750, its files 0640.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
         } catch {
             throw CaptureStoreError.cannotCreateDirectory(path: directory, reason: "\(error)")
         }
