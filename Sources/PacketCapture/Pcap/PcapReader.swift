@@ -29,29 +29,9 @@ public struct PcapReader: Sendable {
 
     /// The next record, or nil at the end of the file.
     public mutating func next() throws(PcapError) -> PcapRecord? {
-        let start = offset
-        let index = recordIndex
-        let order = header.byteOrder
-        let unit = header.resolution.nanosecondsPerUnit
-        let result: (PcapRecord, Int)? = try Self.withBytes(of: storage) { (buffer) throws(PcapError) in
-            guard let length = try Self.capturedLength(buffer, order: order, index: index, at: start) else {
-                return nil
-            }
-            let seconds = UInt64(order.uint32(in: buffer, at: start))
-            let fraction = UInt64(order.uint32(in: buffer, at: start + 4))
-            let original = order.uint32(in: buffer, at: start + 12)
-            let dataStart = start + PcapFormat.recordHeaderLength
-            let data = [UInt8](buffer[dataStart..<dataStart + length])
-            // Both factors fit: 2^32 s * 1e9 + 2^32 * 1e3 < 2^64.
-            let record = PcapRecord(
-                timestampNanoseconds: seconds * 1_000_000_000 + fraction * unit,
-                data: data, originalLength: original)
-            return (record, dataStart + length)
+        try withNext { bytes, time, original in
+            PcapRecord(timestampNanoseconds: time, data: [UInt8](bytes), originalLength: original)
         }
-        guard let (record, nextOffset) = result else { return nil }
-        offset = nextOffset
-        recordIndex += 1
-        return record
     }
 
     /// Calls `body` with every remaining record's bytes (valid only inside `body`), time in ns
