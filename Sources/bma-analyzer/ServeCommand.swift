@@ -13,8 +13,17 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: "Address to listen on for Geneve and VXLAN.")
-    var listen = "0.0.0.0"
+    @Option(help: "Address to listen on for Geneve and VXLAN (and the GRE socket's address when IPv4). The default takes only this host's traffic: give the collector address bmad sends to.")
+    var listen = "127.0.0.1"
+
+    @Option(name: .customLong("sensor"),
+            help: ArgumentHelp("A host allowed to send mirror traffic, by name: NAME=ADDRESS[/PREFIX][,...] (repeat for more). Traffic from other addresses is dropped and counted (unknownSensor); alerts name the sensor.",
+                               valueName: "name=cidr"))
+    var sensors: [String] = []
+
+    @Flag(inversion: .prefixedNo,
+          help: "Accept mirror traffic from this host's loopback addresses (127.0.0.0/8, ::1) as sensor 'local'.")
+    var loopbackSensor = true
 
     @Option(help: "Geneve UDP port (0 = off).")
     var genevePort = 6081
@@ -32,9 +41,17 @@ struct ServeCommand: ParsableCommand {
     var statusInterval: Double = 10
 
     func run() throws {
+        let registry: SensorRegistry
+        do {
+            registry = try SensorRegistry(try sensors.map { text throws(SensorRegistryError) in try SensorRegistry.parse(text) },
+                                          loopback: loopbackSensor)
+        } catch {
+            throw ValidationError("--sensor: \(error.message)")
+        }
         let node = try AnalyzerNode(configuration: store.configuration())
         var listenerConfig = MirrorListener.Configuration()
         listenerConfig.host = listen
+        listenerConfig.sensors = registry
         listenerConfig.genevePort = genevePort == 0 ? nil : genevePort
         listenerConfig.vxlanPort = vxlanPort == 0 ? nil : vxlanPort
         let listener = MirrorListener(configuration: listenerConfig) { node.submit($0) }
@@ -43,7 +60,8 @@ struct ServeCommand: ParsableCommand {
         do {
             try listener.start()
             if erspan {
-                let g = GRECapture { node.submit($0) }
+                let bind = IPv4Address(listen).flatMap { $0.rawValue == 0 ? nil : listen }
+                let g = GRECapture(configuration: .init(bindAddress: bind, sensors: registry)) { node.submit($0) }
                 try g.start()
                 gre = g
             }
@@ -52,7 +70,7 @@ struct ServeCommand: ParsableCommand {
             throw error
         }
         let b = listener.binding
-        log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory)")
+        log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))")
 
         try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let server = try ControlServer(path: socket)

@@ -28,12 +28,12 @@ struct IngestGRECaptureTests {
             let inner = E.innerFrame(payloadBytes: index * 50)
             let gre = E.tunnelPayload(E.build(.init(kind: .erspan2), meta, inner: inner), .erspan2)
             try sender.send(gre)
-            expected.append(try MirrorDecoder.decodeERSPAN(grePacket: gre, sensor: "127.0.0.1", receivedNs: 0))
+            expected.append(try MirrorDecoder.decodeERSPAN(grePacket: gre, sensor: SensorRegistry.loopbackName, receivedNs: 0))
         }
         // Plain GRE carrying IPv4: not ERSPAN.
         try sender.send(E.be16(0) + E.be16(0x0800) + [UInt8](repeating: 0x45, count: 20))
 
-        let ours = { box.all.filter { (900..<920).contains($0.vmID) && $0.sensor == "127.0.0.1" } }
+        let ours = { box.all.filter { (900..<920).contains($0.vmID) && $0.sensor == SensorRegistry.loopbackName } }
         #expect(await IngestWait.until { ours().count == 20 && capture.statistics.dropped(.unknownProtocol) >= 1 },
                 "\(capture.statistics)")
         let received = ours().map { packet in

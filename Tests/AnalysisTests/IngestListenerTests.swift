@@ -45,8 +45,8 @@ struct IngestListenerTests {
             try sender.send(genevePayload, port: geneve)
             try sender.send(vxlanPayload, port: vxlan)
             bytes += genevePayload.count + vxlanPayload.count
-            expectedGeneve.append(try MirrorDecoder.decodeGeneve(udpPayload: genevePayload, sensor: "127.0.0.1", receivedNs: 0))
-            expectedVXLAN.append(try MirrorDecoder.decodeVXLAN(udpPayload: vxlanPayload, sensor: "127.0.0.1", receivedNs: 0))
+            expectedGeneve.append(try MirrorDecoder.decodeGeneve(udpPayload: genevePayload, sensor: SensorRegistry.loopbackName, receivedNs: 0))
+            expectedVXLAN.append(try MirrorDecoder.decodeVXLAN(udpPayload: vxlanPayload, sensor: SensorRegistry.loopbackName, receivedNs: 0))
         }
         // Garbage, to both sockets.
         let valid = E.tunnelPayload(E.build(.init(kind: .vxlan), E.Meta(), inner: E.innerFrame()), .vxlan)
@@ -189,10 +189,11 @@ struct IngestListenerTests {
         }
     }
 
-    @Test("Default configuration: 0.0.0.0, 6081 and 4789, 8 MiB, jumbo frames")
+    @Test("Default configuration: loopback only, 6081 and 4789, 8 MiB, jumbo frames")
     func defaults() {
         let configuration = MirrorListener.Configuration()
-        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.sensors == .loopback)
         #expect(configuration.genevePort == 6081 && configuration.vxlanPort == 4789)
         #expect(configuration.receiveBufferBytes == 8 << 20)
         #expect(configuration.maximumDatagramBytes == 9216)

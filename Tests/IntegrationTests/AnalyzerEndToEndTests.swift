@@ -14,6 +14,8 @@ import Glibc
 final class AnalyzerEndToEndTests: IntegrationTestCase {
     static let collector = "192.0.2.10"
     static let sourceIP = "192.0.2.1"
+    /// What the analyzer calls bmad's host (`--sensor`).
+    static let sensorName = "hv1"
     static let nextHop = "02:00:00:00:0a:42"
     static let camera = "192.168.1.129"
     static let scanTarget = "198.124.152.15"
@@ -195,6 +197,7 @@ final class AnalyzerEndToEndTests: IntegrationTestCase {
         let analyzerSocket = scratch.file("an.sock")
         let analyzer = try start("analyzer", ipPath,
                                  ["netns", "exec", ns, try TestEnvironment.binary("bma-analyzer"), "serve", "--listen", Self.collector,
+                                  "--sensor", "\(Self.sensorName)=\(Self.sourceIP)",
                                   "--store", store, "--socket", analyzerSocket, "--vm-name", "101=cam1", "--vm-name", "102=cam2",
                                   "--status-interval", "1"], in: scratch)
         try analyzer.waitForLine(containing: "bma-analyzer: listening on \(Self.collector): geneve 6081", timeout: 15)
@@ -301,7 +304,7 @@ final class AnalyzerEndToEndTests: IntegrationTestCase {
         let recent = EVE.timestamp(nanoseconds: UInt64((now - 3600) * 1e9))...EVE.timestamp(nanoseconds: UInt64((now + 60) * 1e9))
         for o in objects {
             EVE.assertRequiredFields(o, o.alert.summary)
-            XCTAssertEqual(o.alert.host, Self.sourceIP, "the sensor is bmad's mirror source address: \(o.alert.summary)")
+            XCTAssertEqual(o.alert.host, Self.sensorName, "the sensor is named as configured for bmad's mirror source address: \(o.alert.summary)")
             XCTAssertTrue(["cam1", "cam2"].contains(o.alert.vm), o.alert.summary)
             XCTAssertTrue(recent.contains(o.alert.timestamp), "a live alert carries the packet's (recent) time: \(o.alert.timestamp)")
             // The pcap reference names a packet of the alert's flow, of the right VM.
@@ -335,7 +338,7 @@ final class AnalyzerEndToEndTests: IntegrationTestCase {
         XCTAssertTrue(vm1Rows.allSatisfy { $0["ip.src"] == Self.camera && $0["ip.dst"] == Self.scanTarget }, "VM 101's packets are the scan's")
         let syns = vm1Rows.filter { AnalyzerTshark.isSet($0["tcp.flags.syn"]) && !AnalyzerTshark.isSet($0["tcp.flags.ack"]) }
         XCTAssertGreaterThanOrEqual(syns.count, 20, "the scan's SYNs are in the store")
-        XCTAssertTrue(vm1Rows.allSatisfy { ($0["frame.interface_description"] ?? "").contains("sensor=\(Self.sourceIP)") },
+        XCTAssertTrue(vm1Rows.allSatisfy { ($0["frame.interface_description"] ?? "").contains("sensor=\(Self.sensorName)") },
                       "interface: \(vm1Rows.first?["frame.interface_description"] ?? "")")
         XCTAssertTrue(vm2Rows.allSatisfy { $0["ip.dst"] == Self.tunnelServer && $0["udp.dstport"] == "53" && ($0["dns.qry.name"] ?? "").hasSuffix("pirate.sea") },
                       "VM 102's packets are the tunnel's queries")

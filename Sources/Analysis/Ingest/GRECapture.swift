@@ -19,9 +19,12 @@ public final class GRECapture: Sendable {
         public var bindAddress: String?
         /// SO_RCVBUF asked for (SO_RCVBUFFORCE first, which root may use past net.core.rmem_max).
         public var receiveBufferBytes: Int
+        /// Who may send: packets from anyone else are dropped as `unknownSensor`.
+        public var sensors: SensorRegistry
 
-        public init(bindAddress: String? = nil, receiveBufferBytes: Int = 8 << 20) {
+        public init(bindAddress: String? = nil, sensors: SensorRegistry = .loopback, receiveBufferBytes: Int = 8 << 20) {
             self.bindAddress = bindAddress
+            self.sensors = sensors
             self.receiveBufferBytes = receiveBufferBytes
         }
     }
@@ -63,8 +66,8 @@ public final class GRECapture: Sendable {
             }
             for descriptor in pipeFDs { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
             let started = Reader(socket: fd, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
-            let (sink, counters) = (sink, counters)
-            let thread = Thread { started.run(sink: sink, counters: counters) }
+            let (sink, counters, sensors) = (sink, counters, configuration.sensors)
+            let thread = Thread { started.run(sink: sink, counters: counters, sensors: sensors) }
             thread.name = "bma-gre-capture"
             thread.start()
             reader = started
@@ -123,7 +126,7 @@ public final class GRECapture: Sendable {
             close(wakeWrite)
         }
 
-        func run(sink: @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters) {
+        func run(sink: @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters, sensors: SensorRegistry) {
             threadID.withLock { $0 = pthread_self() }
             defer {
                 if closeOnExit.load(ordering: .sequentiallyConsistent) { closeDescriptors() }
@@ -161,7 +164,9 @@ public final class GRECapture: Sendable {
                         guard length <= buffer.count else {
                             throw .truncated(layer: .ipv4, needed: length, available: buffer.count)
                         }
-                        let packet = try MirrorDecoder.decodeRawIPv4GRE(buffer[0..<length], receivedNs: now)
+                        var packet = try MirrorDecoder.decodeRawIPv4GRE(buffer[0..<length], receivedNs: now)
+                        guard let sensor = sensors.sensor(address: packet.sensor) else { throw .unknownSensor(address: packet.sensor) }
+                        packet.sensor = sensor.name
                         counters.record(bytes: length, outcome: .success(packet.encapsulation))
                         sink(packet)
                     } catch {

@@ -52,6 +52,7 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The error's case without its values: the key under which receivers count drops.
     public enum Kind: String, Sendable, Hashable, CaseIterable, Codable {
         case truncated, badVersion, badLength, badFlags, unknownProtocol, notMirrorTraffic, fragmented, badOption
+        case unknownSensor
     }
 
     /// `layer` needs `needed` bytes (counted from its own start) and only `available` are there.
@@ -71,6 +72,8 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
     case fragmented(layer: Layer)
     /// A Geneve option is malformed.
     case badOption(optionClass: UInt16, type: UInt8, problem: OptionProblem)
+    /// The sender is not a configured sensor (`SensorRegistry`): dropped before decoding.
+    case unknownSensor(address: String)
 
     public var kind: Kind {
         switch self {
@@ -82,6 +85,7 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
         case .notMirrorTraffic: .notMirrorTraffic
         case .fragmented: .fragmented
         case .badOption: .badOption
+        case .unknownSensor: .unknownSensor
         }
     }
 
@@ -92,7 +96,7 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
              .badFlags(let layer, _), .unknownProtocol(let layer, _), .fragmented(let layer):
             layer
         case .badOption: .geneveOption
-        case .notMirrorTraffic: nil
+        case .notMirrorTraffic, .unknownSensor: nil
         }
     }
 
@@ -114,6 +118,8 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
             "\(layer.rawValue): fragment (not reassembled)"
         case .badOption(let optionClass, let type, let problem):
             "Geneve option class 0x\(hex(optionClass, width: 4)) type 0x\(hex(type, width: 2)) \(problem)"
+        case .unknownSensor(let address):
+            "\(address) is not a configured sensor"
         }
     }
 }

@@ -16,8 +16,10 @@ import Darwin
 /// ERSPAN (GRE, not UDP) is received by `GRECapture`.
 public final class MirrorListener: Sendable {
     public struct Configuration: Sendable, Equatable {
-        /// The local address to bind ("0.0.0.0", "::", "127.0.0.1", ...).
+        /// The local address to bind ("127.0.0.1", "192.0.2.10", "::", ...).
         public var host: String
+        /// Who may send: datagrams from anyone else are dropped as `unknownSensor`.
+        public var sensors: SensorRegistry
         /// UDP port for Geneve; 0 = an ephemeral port (see `binding`), nil = no Geneve socket.
         public var genevePort: Int?
         /// UDP port for VXLAN; 0 = an ephemeral port, nil = no VXLAN socket.
@@ -31,10 +33,11 @@ public final class MirrorListener: Sendable {
         /// Datagrams read per system call (recvmmsg); 1 reads them one at a time.
         public var vectorReadMessageCount: Int
 
-        public init(host: String = "0.0.0.0", genevePort: Int? = Int(MirrorDecoder.genevePort),
+        public init(host: String = "127.0.0.1", sensors: SensorRegistry = .loopback, genevePort: Int? = Int(MirrorDecoder.genevePort),
                     vxlanPort: Int? = Int(MirrorDecoder.vxlanPort), receiveBufferBytes: Int = 8 << 20,
                     maximumDatagramBytes: Int = 9216, vectorReadMessageCount: Int = 16) {
             self.host = host
+            self.sensors = sensors
             self.genevePort = genevePort
             self.vxlanPort = vxlanPort
             self.receiveBufferBytes = receiveBufferBytes
@@ -157,6 +160,7 @@ public final class MirrorListener: Sendable {
     private func bootstrap(group: MultiThreadedEventLoopGroup, encapsulation: MirroredPacket.Encapsulation) -> DatagramBootstrap {
         let sink = sink
         let counters = counters
+        let configuration = configuration
         let messages = configuration.vectorReadMessageCount
         // No SO_REUSEADDR: on Linux it lets a second UDP socket bind the same port and take part
         // of the traffic silently. UDP has no TIME_WAIT, so a restart does not need it.
@@ -174,7 +178,7 @@ public final class MirrorListener: Sendable {
         return bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    MirrorDatagramHandler(encapsulation: encapsulation, sink: sink, counters: counters))
+                    MirrorDatagramHandler(encapsulation: encapsulation, sensors: configuration.sensors, sink: sink, counters: counters))
             }
         }
     }
@@ -216,12 +220,14 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     let encapsulation: MirroredPacket.Encapsulation
+    let sensors: SensorRegistry
     let sink: @Sendable (MirroredPacket) -> Void
     let counters: MirrorIngestCounters
 
-    init(encapsulation: MirroredPacket.Encapsulation, sink: @escaping @Sendable (MirroredPacket) -> Void,
-         counters: MirrorIngestCounters) {
+    init(encapsulation: MirroredPacket.Encapsulation, sensors: SensorRegistry,
+         sink: @escaping @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters) {
         self.encapsulation = encapsulation
+        self.sensors = sensors
         self.sink = sink
         self.counters = counters
     }
@@ -229,9 +235,11 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let payload = envelope.data.readableBytesView
-        let sensor = Self.sensor(envelope.remoteAddress)
         let now = IngestClock.nowNs()
         do throws(MirrorDecodeError) {
+            guard let sensor = sensors.sensor(envelope.remoteAddress)?.name else {
+                throw .unknownSensor(address: Self.sensor(envelope.remoteAddress))
+            }
             let packet = encapsulation == .geneve
                 ? try MirrorDecoder.decodeGeneve(udpPayload: payload, sensor: sensor, receivedNs: now)
                 : try MirrorDecoder.decodeVXLAN(udpPayload: payload, sensor: sensor, receivedNs: now)

@@ -14,10 +14,23 @@ final class IngestSender {
         var description: String
     }
 
-    /// `udp`: a UDP socket; else a raw IPPROTO_GRE socket (root).
-    init(udp: Bool) throws {
+    /// `udp`: a UDP socket; else a raw IPPROTO_GRE socket (root). `source`: the host-order IPv4
+    /// address to send from (any loopback address works), else the kernel's choice.
+    init(udp: Bool, source: UInt32? = nil) throws {
         fd = udp ? socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) : socket(AF_INET, Int32(SOCK_RAW.rawValue), 47)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        if let source {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = source.bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw Failure(description: "bind: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     deinit {
