@@ -35,7 +35,7 @@ struct ServeCommand: ParsableCommand {
     var erspan = false
 
     @Option(help: "Control socket for `bma-analyzer status`.")
-    var socket = "/run/bma/analyzer.sock"
+    var socket = "/run/bma-analyzer/analyzer.sock"
 
     @Option(help: "Print a status line every SECONDS (0 = never).")
     var statusInterval: Double = 10

@@ -8,7 +8,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status", abstract: "Show a running node's ingest rate, drops, storage and alerts per module.")
 
     @Option(help: "The node's control socket.")
-    var socket = "/run/bma/analyzer.sock"
+    var socket = "/run/bma-analyzer/analyzer.sock"
 
     @Flag(help: "Print JSON.")
     var json = false

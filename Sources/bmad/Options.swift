@@ -15,8 +15,18 @@ struct Options {
            bmad replay --vm NAME=PATH[@MAC] ... --mirror-out PATH [...]   (see bmad replay --help)
            bmad --help | --version
 
-    EAL options are DPDK's (-l, --file-prefix, -m, --no-pci, --vdev, ...). The first lcore is the
-    main lcore (control, statistics); every other lcore runs a poll-mode worker.
+    EAL options are DPDK's (-l, --file-prefix, -m, --no-pci, --vdev, ...) and go before "--";
+    bmad's own options after it. The first lcore is the main lcore (control, statistics); every
+    other lcore runs a poll-mode worker. Unless given, bmad adds --file-prefix NAME (the
+    configuration file's name without .yaml: /etc/bma/bmad.yaml gives "bmad") and
+    --log-level=lib.vhost.*:warning (the vhost library logs every negotiation step at info).
+
+    One bmad per configuration: before EAL starts, bmad locks a file next to its control socket
+    (/run/bma/bmad.sock: /run/bma/bmad.lock). A second bmad on the same configuration exits with
+    status 1 naming the running one's pid, having touched none of its sockets or outputs.
+
+    exit status: 0 stopped cleanly, 1 runtime failure (EAL, ports, lock held), 2 usage or
+    configuration error.
 
     options:
       --config PATH          YAML configuration: VMs, uplink, mirror, workers, mempool, queues

@@ -27,19 +27,11 @@ default:
 }
 
 // EAL gets what precedes "--"; bmad what follows. Without "--", every argument is bmad's.
-let eal: [String]
-let app: [String]
-if let sep = rest.firstIndex(of: "--") {
-    eal = Array(rest[..<sep])
-    app = Array(rest[(sep + 1)...])
-} else {
-    eal = []
-    app = rest
-}
-
+let split: CommandLineSplit
 let options: Options
 do {
-    options = try Options.parse(app)
+    split = try CommandLineSplit(rest)
+    options = try Options.parse(split.app)
 } catch {
     fail(error.description, code: 2)
 }
@@ -51,9 +43,17 @@ do {
     fail("\(options.configPath!): \(error.description)", code: 2)
 }
 
+// Before EAL: a second bmad on this configuration must not touch the first one's ports.
+let lock: InstanceLock
+do {
+    lock = try InstanceLock(path: InstanceLock.path(forSocket: config.control.socket))
+} catch {
+    fail(error.description)
+}
+
 Signals.install()
 do {
-    try EAL.initialize([CommandLine.arguments[0]] + eal)
+    try EAL.initialize([CommandLine.arguments[0]] + split.ealWithDefaults(configPath: options.configPath!))
 } catch {
     fail(error.description)
 }
