@@ -5,7 +5,7 @@ import Foundation
 enum StatusText {
     static func line(_ s: AnalyzerStatus) -> String {
         let alerts = s.alerts_by_module.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return "bma-analyzer: \(Int(s.uptime_s))s received \(s.ingest_received) decoded \(s.ingest_decoded) stored \(s.storage.packets) "
+        return "bma-analyzer: \(Int(s.uptime_s))s received \(s.ingest_received) decoded \(s.ingest_decoded) stored \(s.storage.packets) written \(s.storage.written_packets ?? 0) durable \(s.storage.durable_packets ?? 0) "
             + "(\(s.storage.bytes) bytes in \(s.storage.segments) segments) drops ingest=\(s.ingest_drops.values.reduce(0, +)) "
             + "queue=\(s.queue_drops) storage=\(s.storage.dropped) alerts \(s.alerts_emitted)\(alerts.isEmpty ? "" : " [\(alerts)]")"
             + (s.storage.storage_alert.map { " STORAGE: \($0)" } ?? "")
@@ -17,8 +17,11 @@ enum StatusText {
         let drops = s.ingest_drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         out += "ingest drops: \(drops.isEmpty ? "none" : drops.joined(separator: " "))\n"
         out += "processed: \(s.processed), queued \(s.queued), queue drops \(s.queue_drops)\n"
-        out += "storage: \(s.storage.directory): \(s.storage.packets) packets, \(s.storage.bytes) bytes in \(s.storage.segments) segments; "
-            + "\(s.storage.dropped) dropped, \(s.storage.deleted_segments) segments deleted by retention\n"
+        out += "storage: \(s.storage.directory): \(s.storage.packets) packets, \(s.storage.bytes) bytes in \(s.storage.segments) segments, "
+            + "index \(s.storage.index_bytes ?? 0) bytes; \(s.storage.dropped) dropped, \(s.storage.deleted_segments) segments deleted by retention\n"
+        out += "stored packets: \(s.storage.packets) received by the store, \(s.storage.written_packets ?? 0) written to segment files "
+            + "(kept by kill -9), \(s.storage.durable_packets ?? 0) durable (synced; kept by a host crash); "
+            + "flush interval \(s.storage.flush_interval_s ?? 1) s\n"
         if let a = s.storage.storage_alert { out += "storage alert: \(a)\n" }
         out += "modules: \(s.modules.joined(separator: ", "))\n"
         out += "alerts: \(s.alerts_emitted) emitted, \(s.alerts_folded) folded into summaries\n"

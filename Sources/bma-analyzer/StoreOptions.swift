@@ -18,6 +18,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Start a new segment file after this many seconds.")
     var rotateSeconds: UInt64 = 300
 
+    @Option(help: "Write buffered packets to their segment at least this often, and sync it to disk as often (seconds): a crash of the analyzer loses at most this much.")
+    var flushInterval: Double = 1
+
     @Flag(help: "Give every stored packet a readable comment (bma vm=... reasons=...) besides its binary metadata; costs about as much as storing the packet.")
     var packetComments = false
 
@@ -37,6 +40,10 @@ struct StoreOptions: ParsableArguments {
         c.store.maxSegmentBytes = rotateBytes
         c.store.maxSegmentSeconds = rotateSeconds
         c.store.packetComments = packetComments
+        guard flushInterval > 0, flushInterval <= 3600 else {
+            throw ValidationError("--flush-interval \(flushInterval): expected seconds in (0, 3600]")
+        }
+        c.store.flushIntervalNs = UInt64(flushInterval * 1e9)
         c.evePath = eve
         for v in vmNames {
             let parts = v.split(separator: "=", maxSplits: 1)

@@ -10,9 +10,12 @@
 /// Memory is bounded by `maxKeys`: the least recently used key is dropped when full, its
 /// pending summary going out first.
 struct AlertThrottle {
-    struct Key: Hashable {
+    struct Key: Hashable, SlotKey {
         var signatureID: Int
         var vm: String
+
+        // Per alert, not per packet: the string's own hash is fine.
+        var slotHash: UInt64 { SlotHash.combine(UInt64(bitPattern: Int64(signatureID)), UInt64(bitPattern: Int64(vm.hashValue))) }
     }
 
     struct Counters: Sendable, Codable, Equatable {

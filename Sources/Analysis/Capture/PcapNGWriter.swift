@@ -51,6 +51,9 @@ public final class PcapNGWriter {
     public private(set) var durablePacketCount = 0
     /// Bytes the kernel accepted (always whole blocks): the file's size.
     public private(set) var durableBytes = 0
+    /// Packets on stable storage: in the file as of the last successful `sync()` (a host crash
+    /// or power loss keeps them; `durablePacketCount` only survives the process being killed).
+    public private(set) var syncedPacketCount = 0
     public var bufferedBytes: Int { buffer.count }
     /// The file's size once everything buffered is flushed.
     public var bytesWritten: Int { durableBytes + buffer.count }
@@ -191,6 +194,20 @@ public final class PcapNGWriter {
         throw .cannotWrite(path: path, reason: failure)
     }
 
+    /// Puts what the kernel has on stable storage (fdatasync); false when that failed.
+    @discardableResult
+    public func sync() -> Bool {
+        guard descriptor >= 0 else { return false }
+        let packets = durablePacketCount
+        guard packets > syncedPacketCount else { return true }
+        guard fdatasync(descriptor) == 0 else {
+            lastErrorNumber = errno
+            return false
+        }
+        syncedPacketCount = packets
+        return true
+    }
+
     /// Flushes and closes the file. The file is closed even when the flush fails (its buffered
     /// blocks are then lost, and the error is thrown).
     public func close() throws(PcapNGError) {
@@ -198,6 +215,7 @@ public final class PcapNGWriter {
         var failure: PcapNGError?
         do { try flush() } catch { failure = error }
         if failure != nil { _ = abandon(); throw failure! }
+        sync()
         if closeFile(descriptor) != 0 { failure = .cannotWrite(path: path, reason: Self.lastError()) }
         descriptor = -1
         if let failure { throw failure }

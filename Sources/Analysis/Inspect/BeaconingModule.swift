@@ -26,12 +26,17 @@ public final class BeaconingModule: InspectionModule, @unchecked Sendable {
         public init() {}
     }
 
-    struct Key: Hashable {
+    struct Key: Hashable, SlotKey {
         var vm: UInt32
         var source: PacketView.Address
         var destination: PacketView.Address
         var proto: UInt8
         var port: UInt16
+
+        var slotHash: UInt64 {
+            SlotHash.combine(SlotHash.combine(UInt64(vm) << 32 | UInt64(proto) << 16 | UInt64(port), source.slotHash),
+                             destination.slotHash)
+        }
     }
 
     struct State {

@@ -17,16 +17,22 @@ struct ConnectionRoles {
         (tuple.source, tuple.sourcePort) <= (tuple.destination, tuple.destinationPort) ? tuple : tuple.reversed
     }
 
-    /// The packet's tuple oriented from the initiator, and whether the packet goes that way.
-    mutating func orient(_ tuple: InspectFlowTuple, tcp: PacketView.TCP?, nowNs: UInt64) -> (initiator: InspectFlowTuple, outbound: Bool) {
+    /// The packet's tuple oriented from the initiator, whether the packet goes that way, and
+    /// whether the connection was not followed before this packet.
+    mutating func orient(_ tuple: InspectFlowTuple, tcp: PacketView.TCP?, nowNs: UInt64)
+        -> (initiator: InspectFlowTuple, outbound: Bool, isNew: Bool) {
         let key = Self.canonical(tuple)
-        let initiator: InspectFlowTuple = flows.update(key, nowNs: nowNs, make: { Self.guess(tuple, tcp: tcp) }) { stored in
+        var isNew = false
+        let initiator: InspectFlowTuple = flows.update(key, nowNs: nowNs, make: {
+            isNew = true
+            return Self.guess(tuple, tcp: tcp)
+        }) { stored in
             if let tcp, tcp.isSYNOnly, stored != tuple {
                 stored = tuple  // a SYN settles it
             }
             return stored
         }
-        return (initiator, initiator == tuple)
+        return (initiator, initiator == tuple, isNew)
     }
 
     mutating func expire(nowNs: UInt64) {

@@ -69,10 +69,15 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
         var uniqueCount: Int { unique.count + uniqueOverflow }
     }
 
-    struct Key: Hashable {
+    struct Key: Hashable, SlotKey {
         var vm: UInt32
         var client: PacketView.Address
         var domain: String
+
+        // DNS packets only: the domain's own hash is fine here.
+        var slotHash: UInt64 {
+            SlotHash.combine(SlotHash.combine(UInt64(vm), client.slotHash), UInt64(bitPattern: Int64(domain.hashValue)))
+        }
     }
 
     public let name = "dns-tunnel"

@@ -66,17 +66,20 @@ public final class ExfiltrationModule: InspectionModule, @unchecked Sendable {
         let bytes = UInt64(ip.totalLength)
         let flaggedNew = packet.metadata?.reasons.contains(BMAMetadata.Reasons(rawValue: 1)) ?? false
         let alert: Alert? = lock.withLock {
-            let (initiator, outbound) = roles.orient(tuple, tcp: view.tcp, nowNs: now)
+            let (initiator, outbound, isNewConnection) = roles.orient(tuple, tcp: view.tcp, nowNs: now)
             let key = InspectPairKey(vm: packet.vmID, source: initiator.source, destination: initiator.destination)
             let firstSeen = known.update(key, nowNs: now, make: { now }) { $0 }
             let window = configuration.windowNs
             return pairs.update(key, nowNs: now, make: {
                 PairState(outbound: SlidingSum(windowNs: window), inbound: SlidingSum(windowNs: window))
             }) { state -> Alert? in
+                // Only a connection's first packet (either way) can add a flow: no set lookup per packet.
+                if isNewConnection, state.flows.count < 64 {
+                    state.flows.insert(UInt64(initiator.sourcePort) << 16 | UInt64(initiator.destinationPort))
+                }
                 if outbound {
                     state.outbound.add(bytes, atNs: now)
                     if flaggedNew { state.flaggedNew = true }
-                    if state.flows.count < 64 { state.flows.insert(UInt64(initiator.sourcePort) << 16 | UInt64(initiator.destinationPort)) }
                     state.lastFlow = initiator
                 } else {
                     state.inbound.add(bytes, atNs: now)

@@ -2,20 +2,23 @@
 /// entries idle for too long: the modules' state stays bounded whatever the traffic.
 ///
 /// Entries live in one array linked in recency order (most recent at `head`); lookups go through
-/// a dictionary of slot indices. Every operation is O(1) except `expire`, which walks only the
-/// entries it removes plus one.
-struct InspectLRU<Key: Hashable, Value> {
+/// an open-addressing index of slot numbers keyed by the key's own 64-bit hash (no `Hasher`, no
+/// allocation per packet). Every operation is O(1) except `expire`, which walks only the entries
+/// it removes plus one.
+struct InspectLRU<Key: SlotKey, Value> {
     private struct Node {
         var key: Key
         var value: Value
         var touchedNs: UInt64
+        var hash: UInt64
         var newer: Int
         var older: Int
     }
 
     let capacity: Int
     private var nodes: [Node] = []
-    private var slots: [Key: Int] = [:]
+    private var slots: SlotIndex
+    private var live = 0
     private var free: [Int] = []
     private var head = -1
     private var tail = -1
@@ -24,16 +27,22 @@ struct InspectLRU<Key: Hashable, Value> {
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
+        slots = SlotIndex(capacity: self.capacity)
     }
 
-    var count: Int { slots.count }
-    var isEmpty: Bool { slots.isEmpty }
+    var count: Int { live }
+    var isEmpty: Bool { live == 0 }
+
+    @inline(__always)
+    private func slot(of key: Key, hash: UInt64) -> Int? {
+        slots.find(hash) { nodes[$0].key == key }
+    }
 
     func peek(_ key: Key) -> Value? {
-        slots[key].map { nodes[$0].value }
+        slot(of: key, hash: key.slotHash).map { nodes[$0].value }
     }
 
-    func contains(_ key: Key) -> Bool { slots[key] != nil }
+    func contains(_ key: Key) -> Bool { slot(of: key, hash: key.slotHash) != nil }
 
     /// Runs `body` on the entry for `key`, creating it with `make` first if needed (evicting
     /// the least recently touched entry when full), and marks it touched at `nowNs`.
@@ -44,19 +53,21 @@ struct InspectLRU<Key: Hashable, Value> {
         _ body: (inout Value) -> R
     ) -> R {
         let slot: Int
-        if let existing = slots[key] {
+        let hash = key.slotHash
+        if let existing = self.slot(of: key, hash: hash) {
             slot = existing
             unlink(slot)
         } else {
-            if slots.count >= capacity, tail >= 0 {
+            if live >= capacity, tail >= 0 {
                 let victim = tail
                 unlink(victim)
-                slots[nodes[victim].key] = nil
+                slots.remove(nodes[victim].hash, slot: victim)
+                live -= 1
                 evicted?(nodes[victim].key, nodes[victim].value)
                 free.append(victim)
                 evictions += 1
             }
-            let node = Node(key: key, value: make(), touchedNs: nowNs, newer: -1, older: -1)
+            let node = Node(key: key, value: make(), touchedNs: nowNs, hash: hash, newer: -1, older: -1)
             if let reused = free.popLast() {
                 nodes[reused] = node
                 slot = reused
@@ -64,7 +75,8 @@ struct InspectLRU<Key: Hashable, Value> {
                 nodes.append(node)
                 slot = nodes.count - 1
             }
-            slots[key] = slot
+            slots.insert(hash, slot: slot)
+            live += 1
         }
         nodes[slot].touchedNs = max(nodes[slot].touchedNs, nowNs)
         linkAtHead(slot)
@@ -74,13 +86,15 @@ struct InspectLRU<Key: Hashable, Value> {
     /// Changes an existing entry without touching it; nil when absent.
     @discardableResult
     mutating func modify<R>(_ key: Key, _ body: (inout Value) -> R) -> R? {
-        guard let slot = slots[key] else { return nil }
+        guard let slot = slot(of: key, hash: key.slotHash) else { return nil }
         return body(&nodes[slot].value)
     }
 
     @discardableResult
     mutating func remove(_ key: Key) -> Value? {
-        guard let slot = slots.removeValue(forKey: key) else { return nil }
+        guard let slot = slot(of: key, hash: key.slotHash) else { return nil }
+        slots.remove(nodes[slot].hash, slot: slot)
+        live -= 1
         unlink(slot)
         free.append(slot)
         return nodes[slot].value
@@ -91,7 +105,8 @@ struct InspectLRU<Key: Hashable, Value> {
         while tail >= 0, nodes[tail].touchedNs < cutoffNs {
             let slot = tail
             unlink(slot)
-            slots[nodes[slot].key] = nil
+            slots.remove(nodes[slot].hash, slot: slot)
+            live -= 1
             removed?(nodes[slot].key, nodes[slot].value)
             free.append(slot)
         }
@@ -118,6 +133,7 @@ struct InspectLRU<Key: Hashable, Value> {
     mutating func removeAll() {
         nodes.removeAll()
         slots.removeAll()
+        live = 0
         free.removeAll()
         head = -1
         tail = -1

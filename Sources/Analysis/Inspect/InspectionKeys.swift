@@ -53,3 +53,28 @@ enum InspectFormat {
         return scaled == scaled.rounded() && abs(scaled) < 1e15 ? String(Int(scaled)) : String(scaled)
     }
 }
+
+// The modules' keys hash themselves (see `SlotIndex`): a few multiplies instead of SipHash.
+extension PacketView.Address {
+    var slotHash: UInt64 {
+        switch self {
+        case let .v4(v4): SlotHash.mix(UInt64(v4.rawValue) | 1 << 40)
+        case let .v6(high, low): SlotHash.combine(high, low)
+        }
+    }
+}
+
+extension InspectHostKey: SlotKey {
+    var slotHash: UInt64 { SlotHash.combine(UInt64(vm), host.slotHash) }
+}
+
+extension InspectPairKey: SlotKey {
+    var slotHash: UInt64 { SlotHash.combine(SlotHash.combine(UInt64(vm), source.slotHash), destination.slotHash) }
+}
+
+extension InspectFlowTuple: SlotKey {
+    var slotHash: UInt64 {
+        let ports = UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16 | UInt64(proto)
+        return SlotHash.combine(SlotHash.combine(UInt64(vm) << 48 ^ ports, source.slotHash), destination.slotHash)
+    }
+}

@@ -4,7 +4,7 @@ import PacketCapture
 /// node key their per-flow state on. Cheap to hash and compare; turned into a text `FlowKey` only
 /// for index rows and alerts. ICMP type and code stand in for the ports (as Community ID does);
 /// other protocols, and fragments after the first, have ports 0.
-public struct FlowTuple: Hashable, Sendable {
+public struct FlowTuple: Hashable, Sendable, SlotKey {
     /// Addresses as `FrameHeaders` holds them: IPv4 v4-mapped in the low half.
     public var sourceHigh: UInt64
     public var sourceLow: UInt64
@@ -55,6 +55,18 @@ public struct FlowTuple: Hashable, Sendable {
 
     public var source: PacketView.Address { Self.address(sourceHigh, sourceLow, isIPv4) }
     public var destination: PacketView.Address { Self.address(destinationHigh, destinationLow, isIPv4) }
+
+    /// One combine of a premixed value instead of eight (storage and the node hash tuples per packet).
+    public func hash(into hasher: inout Hasher) { hasher.combine(mixed) }
+
+    var slotHash: UInt64 { mixed }
+
+    /// The tuple's fields mixed into 64 bits.
+    var mixed: UInt64 {
+        let ports = UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16 | UInt64(proto) << 1 | (isIPv4 ? 1 : 0)
+        return SlotHash.combine(SlotHash.combine(SlotHash.combine(ports, sourceLow ^ sourceHigh &* 0x9E37_79B9_7F4A_7C15),
+                                                 destinationLow), destinationHigh)
+    }
 
     /// The same flow seen from the other side.
     public var reversed: FlowTuple {

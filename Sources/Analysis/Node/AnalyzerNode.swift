@@ -34,7 +34,7 @@ public final class AnalyzerNode: @unchecked Sendable {
     /// clock is packet time, advanced by the wall clock only while no packets come.
     private var lastPacketNs: UInt64 = 0
     /// The latest stored packet of each recent flow (processing thread only), for alert references.
-    private var lastRefs: [FlowTuple: PacketRef] = [:]
+    private var lastRefs = SlotMap<FlowTuple, PacketRef>(capacity: AnalyzerNode.lastRefsCapacity)
     private var lastArrivalNs: UInt64 = 0
     private let startedNs = AnalyzerNode.now()
 
@@ -70,8 +70,9 @@ public final class AnalyzerNode: @unchecked Sendable {
             while !stopping.load(ordering: .acquiring) || !queue.isEmpty {
                 if let batch = queue.pop(max: 256, waitMs: 100) {
                     for p in batch { handle(p) }
+                    lastArrivalNs = AnalyzerNode.now()
                 }
-                housekeeping()
+                housekeeping(now: AnalyzerNode.now())
             }
             finished.signal()
         }
@@ -99,11 +100,21 @@ public final class AnalyzerNode: @unchecked Sendable {
         store.close()
     }
 
-    /// Processes one packet on the caller's thread (imports).
+    /// Processes one packet on the caller's thread (imports). The clock is read once every
+    /// `clockEvery` packets, not per packet.
     public func process(_ p: MirroredPacket) {
         handle(p)
-        housekeeping()
+        sinceClock &+= 1
+        if sinceClock >= AnalyzerNode.clockEvery || lastArrivalNs == 0 {
+            sinceClock = 0
+            let now = AnalyzerNode.now()
+            lastArrivalNs = now
+            housekeeping(now: now)
+        }
     }
+
+    static let clockEvery = 256
+    private var sinceClock = 0
 
     /// Parses the packet once; storage, the index, the alert references and every module share
     /// the result.
@@ -112,8 +123,8 @@ public final class AnalyzerNode: @unchecked Sendable {
         let flow = FlowTuple(view.headers)
         let ref = store.append(p, flow: flow)
         if let ref, let flow {
-            if lastRefs.count >= AnalyzerNode.lastRefsCapacity { lastRefs.removeAll(keepingCapacity: true) }
-            lastRefs[flow.normalized] = ref
+            if lastRefs.count >= AnalyzerNode.lastRefsCapacity { lastRefs.removeAll() }
+            lastRefs.set(flow.normalized, ref)
         }
         pipeline.process(p, view: view) { alert in
             var a = alert
@@ -124,7 +135,6 @@ public final class AnalyzerNode: @unchecked Sendable {
         }
         processed.add(1, ordering: .relaxed)
         if p.timestampNs > lastPacketNs { lastPacketNs = p.timestampNs }
-        lastArrivalNs = AnalyzerNode.now()
     }
 
     /// The flow an alert names, if it names one.
@@ -140,8 +150,7 @@ public final class AnalyzerNode: @unchecked Sendable {
 
     static let lastRefsCapacity = 65_536
 
-    private func housekeeping() {
-        let now = AnalyzerNode.now()
+    private func housekeeping(now: UInt64) {
         guard now &- lastTickNs >= 1_000_000_000 else { return }
         lastTickNs = now
         if lastPacketNs != 0 {
@@ -172,7 +181,9 @@ public final class AnalyzerNode: @unchecked Sendable {
             ingest_bytes: ingest?.receivedBytes ?? 0,
             ingest_drops: (ingest?.dropped ?? [:]).reduce(into: [:]) { $0[$1.key.rawValue] = $1.value },
             storage: .init(directory: configuration.storeDirectory, segments: s.segments, bytes: s.bytes, packets: s.packets,
-                           dropped: s.dropped, deleted_segments: s.deletedSegments, storage_alert: s.storageAlert?.reason),
+                           dropped: s.dropped, deleted_segments: s.deletedSegments, storage_alert: s.storageAlert?.reason,
+                           written_packets: s.writtenPackets, durable_packets: s.durablePackets, index_bytes: s.indexBytes,
+                           flush_interval_s: Double(configuration.store.flushIntervalNs) / 1e9),
             alerts_by_module: p.alerts, alerts_emitted: sink.stats.emitted, alerts_folded: sink.stats.folded,
             modules: pipeline.moduleNames)
     }
@@ -188,6 +199,14 @@ public struct AnalyzerStatus: Codable, Sendable {
         public var dropped: UInt64
         public var deleted_segments: UInt64
         public var storage_alert: String?
+        /// Of `packets` (accepted by the store), those written to segment files (a `kill -9`
+        /// keeps them) and those synced to disk (a host crash keeps them); the rest is at most
+        /// `flush_interval_s` old.
+        public var written_packets: UInt64?
+        public var durable_packets: UInt64?
+        /// The index's bytes on disk (`bytes` counts the segments), within the retention limit too.
+        public var index_bytes: UInt64?
+        public var flush_interval_s: Double?
     }
 
     public var uptime_s: Double

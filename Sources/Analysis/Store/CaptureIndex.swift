@@ -53,6 +53,15 @@ final class CaptureIndex: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 4194304")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Incremental auto-vacuum lets retention give the pages of deleted rows back to the disk
+        // (`compact()`). It only takes effect through a VACUUM: instant on a new index, once on
+        // an index made before it.
+        try pool.writeWithoutTransaction { db in
+            if try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") != 2 {
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute(sql: "VACUUM")
+            }
+        }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -172,6 +181,23 @@ final class CaptureIndex: Sendable {
     private static func deleteRows(_ db: Database, segmentID: Int64) throws {
         try db.execute(sql: "DELETE FROM flow WHERE segmentId = ?", arguments: [segmentID])
         try db.execute(sql: "DELETE FROM segment WHERE id = ?", arguments: [segmentID])
+    }
+
+    /// Gives the pages freed by deleted rows back to the file system and empties the WAL
+    /// (after retention deleted segments: the index must shrink with the captures).
+    func compact() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA incremental_vacuum")
+            try db.checkpoint(.truncate)
+        }
+    }
+
+    /// Bytes of the index on disk: the database, its WAL and its shared-memory file.
+    func diskBytes() -> UInt64 {
+        [path, path + "-wal", path + "-shm"].reduce(0) { total, file in
+            var info = stat()
+            return stat(file, &info) == 0 ? total + UInt64(max(0, info.st_size)) : total
+        }
     }
 
     // MARK: Queries

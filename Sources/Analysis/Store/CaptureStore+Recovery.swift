@@ -56,7 +56,7 @@ extension CaptureStore {
     /// segment when it holds no packet; nil then.
     func rebuild(_ row: SegmentInfo) -> SegmentInfo? {
         let file = path(of: row.file)
-        var flows: [FlowAggregateKey: FlowAggregate] = [:]
+        var flows = FlowAggregates()
         var info = row
         info.closed = true
         info.packets = 0
@@ -68,15 +68,7 @@ extension CaptureStore {
                     let packet = PendingPacket(index: record.index, vmID: record.packet.vmID,
                                                flow: FlowTuple(FrameHeaders(frame: record.packet.frame, wireLength: Int(record.packet.originalLength))),
                                                timestampNs: record.packet.timestampNs)
-                    let key = FlowAggregateKey(vmID: packet.vmID, flow: packet.flow)
-                    if var aggregate = flows[key] {
-                        aggregate.add(packet)
-                        flows[key] = aggregate
-                    } else {
-                        flows[key] = FlowAggregate(communityID: communityID(packet.flow), firstNs: packet.timestampNs,
-                                                   lastNs: packet.timestampNs, packets: 1, firstIndex: packet.index,
-                                                   lastIndex: packet.index)
-                    }
+                    flows.add(packet, communityID: communityID)
                     info.packets += 1
                     info.firstNs = min(info.firstNs ?? packet.timestampNs, packet.timestampNs)
                     info.lastNs = max(info.lastNs ?? packet.timestampNs, packet.timestampNs)

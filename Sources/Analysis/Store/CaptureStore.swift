@@ -16,8 +16,15 @@ import Darwin
 ///
 /// Writing: `append` buffers the packet in the open segment and returns where it will be. A
 /// segment is closed before it would pass `effectiveSegmentBytes` or once it is
-/// `maxSegmentSeconds` old. Retention deletes the oldest segments first: before the files would
-/// pass `maxTotalBytes`, and while free space is below `minFreeBytes`.
+/// `maxSegmentSeconds` old. Retention deletes the oldest segments first: before the files and the
+/// index would pass `maxTotalBytes`, and while free space is below `minFreeBytes`; the index is
+/// then checkpointed and vacuumed (at the next `maintain()`), so it shrinks with the captures.
+///
+/// What a crash loses: packets are buffered in memory for at most `flushIntervalNs` (default
+/// 1 s) before they are written to the segment file, which is synced to disk at most that often
+/// and when it is closed. `Stats` counts packets accepted (`packets`), written to the file
+/// (`writtenPackets`: what survives `kill -9` of the analyzer) and synced (`durablePackets`:
+/// what survives a host crash). The index catches up with the files at restart.
 ///
 /// Full disk: when a write fails with ENOSPC/EDQUOT the store deletes its oldest closed segments
 /// and retries; when none are left (or the write fails otherwise), the segment keeps what reached
@@ -42,7 +49,7 @@ public final class CaptureStore: @unchecked Sendable {
     var closedPackets: UInt64 = 0
     var current: OpenSegment?
     /// Final index state of closed segments whose last commit has not succeeded yet.
-    var backlog: [Int64: (SegmentInfo, [FlowAggregateKey: FlowAggregate])] = [:]
+    var backlog: [Int64: (SegmentInfo, FlowAggregates)] = [:]
     /// Segments whose files are gone but whose rows could not be deleted yet.
     var orphans: Set<Int64> = []
     var nextSequence = 1
@@ -56,6 +63,13 @@ public final class CaptureStore: @unchecked Sendable {
     var lastCommitNs: UInt64 = 0
     var isClosed = false
     var communityCache: [FlowTuple: String] = [:]
+    /// When the oldest packet still buffered was appended (store clock).
+    var bufferedSinceNs: UInt64 = 0
+    var lastSyncNs: UInt64 = 0
+    /// The index's size on disk, as of the last commit or compaction.
+    var indexBytes: UInt64 = 0
+    /// Segments were deleted since the index was last compacted.
+    var needsCompaction = false
 
     /// Opens (or creates) the store in `directory`. Segments left open by a previous run are
     /// re-read, cut back to their last whole block and re-indexed; index rows of missing files are
@@ -76,6 +90,7 @@ public final class CaptureStore: @unchecked Sendable {
             throw CaptureStoreError.index("\(error)")
         }
         try recover()
+        indexBytes = index.diskBytes()
         lastCommitNs = configuration.clock()
         lastResumeCheckNs = lastCommitNs
     }
@@ -112,11 +127,14 @@ public final class CaptureStore: @unchecked Sendable {
             var stats = Stats(segments: closedSegments.count, bytes: closedBytes, packets: closedPackets, dropped: dropped,
                               oldestNs: closedSegments.lazy.compactMap(\.firstNs).min(),
                               newestNs: closedSegments.lazy.compactMap(\.lastNs).max(),
-                              deletedSegments: deletedSegments, indexErrors: indexErrors, storageAlert: pause)
+                              deletedSegments: deletedSegments, indexErrors: indexErrors, storageAlert: pause,
+                              writtenPackets: closedPackets, durablePackets: closedPackets, indexBytes: indexBytes)
             if let open = current {
                 stats.segments += 1
                 stats.bytes += UInt64(open.writer.bytesWritten)
                 stats.packets += UInt64(open.writer.packetCount)
+                stats.writtenPackets += UInt64(open.writer.durablePacketCount)
+                stats.durablePackets += UInt64(open.writer.syncedPacketCount)
                 let times = [open.info.firstNs, open.info.lastNs].compactMap { $0 } + open.pending.map(\.timestampNs)
                 if let first = times.min() { stats.oldestNs = min(stats.oldestNs ?? first, first) }
                 if let last = times.max() { stats.newestNs = max(stats.newestNs ?? last, last) }
@@ -126,8 +144,9 @@ public final class CaptureStore: @unchecked Sendable {
     }
 
     /// Periodic duties (call about once a second): closes a segment that has grown old without
-    /// new packets, flushes buffered packets, commits the index, and resumes writing after a pause
-    /// when space is back.
+    /// new packets, flushes buffered packets, syncs the segment when `flushIntervalNs` has passed
+    /// since the last sync, commits the index, compacts it after retention deleted segments, and
+    /// resumes writing after a pause when space is back.
     public func maintain() {
         var events: [StorageEvent] = []
         locked {
@@ -142,7 +161,12 @@ public final class CaptureStore: @unchecked Sendable {
                     checkFreeSpace(now: now, events: &events)
                 }
             }
+            if let open = current, now < lastSyncNs || now - lastSyncNs >= configuration.flushIntervalNs {
+                lastSyncNs = now
+                open.writer.sync()
+            }
             commitIndex(now: now, force: false)
+            compactIndex()
         }
         deliver(events)
     }
@@ -209,10 +233,12 @@ public final class CaptureStore: @unchecked Sendable {
         let ready = prepared ?? open.writer.prepare(packet)
         if let limit = configuration.maxTotalBytes {
             let needed = UInt64(open.writer.encodedLength(of: ready))
-            while closedBytes + UInt64(open.writer.bytesWritten) + needed > limit, let oldest = closedSegments.first {
+            while closedBytes + UInt64(open.writer.bytesWritten) + needed + indexBytes > limit, let oldest = closedSegments.first {
                 guard deleteSegment(oldest) else { break }
+                compactIndex()
             }
         }
+        if open.writer.durablePacketCount == open.writer.packetCount { bufferedSinceNs = now }
         let index: Int
         do {
             index = try open.writer.write(ready)
@@ -222,7 +248,8 @@ public final class CaptureStore: @unchecked Sendable {
         }
         open.pending.append(PendingPacket(index: index, vmID: packet.vmID, flow: flow,
                                           timestampNs: packet.timestampNs))
-        if open.writer.bufferedBytes >= configuration.writeBufferBytes {
+        if open.writer.bufferedBytes >= configuration.writeBufferBytes
+            || now < bufferedSinceNs || now - bufferedSinceNs >= configuration.flushIntervalNs {
             flushCurrent(now: now, events: &events)
             checkFreeSpace(now: now, events: &events)
         }
@@ -303,14 +330,7 @@ public final class CaptureStore: @unchecked Sendable {
         for packet in open.pending {
             guard packet.index < durable else { break }
             folded += 1
-            let key = FlowAggregateKey(vmID: packet.vmID, flow: packet.flow)
-            if var aggregate = open.flows[key] {
-                aggregate.add(packet)
-                open.flows[key] = aggregate
-            } else {
-                open.flows[key] = FlowAggregate(communityID: communityID(packet.flow), firstNs: packet.timestampNs,
-                                                lastNs: packet.timestampNs, packets: 1, firstIndex: packet.index, lastIndex: packet.index)
-            }
+            open.flows.add(packet, communityID: communityID)
             open.info.firstNs = min(open.info.firstNs ?? packet.timestampNs, packet.timestampNs)
             open.info.lastNs = max(open.info.lastNs ?? packet.timestampNs, packet.timestampNs)
         }
@@ -404,6 +424,7 @@ public final class CaptureStore: @unchecked Sendable {
         }
         backlog[segment.id] = nil
         deletedSegments += 1
+        needsCompaction = true
         return true
     }
 
@@ -477,16 +498,34 @@ public final class CaptureStore: @unchecked Sendable {
             orphans.removeAll()
             current?.flows.removeAll()
             current?.dirty = false
+            indexBytes = index.diskBytes()
         } catch {
             indexErrors += 1
         }
     }
 
-    static func rows(_ flows: [FlowAggregateKey: FlowAggregate]) -> [CaptureIndex.FlowRow] {
-        flows.map { key, value in
-            CaptureIndex.FlowRow(vmID: key.vmID, key: key.flow?.flowKey, communityID: value.communityID, firstNs: value.firstNs,
-                                 lastNs: value.lastNs, packets: value.packets, firstIndex: value.firstIndex, lastIndex: value.lastIndex)
+    /// After retention deleted segments: frees the index's pages and empties its WAL, so that
+    /// the index shrinks with the captures. A failure is retried at the next `maintain()`.
+    func compactIndex() {
+        guard needsCompaction else { return }
+        do {
+            try index.compact()
+            needsCompaction = false
+        } catch {
+            indexErrors += 1
         }
+        indexBytes = index.diskBytes()
+    }
+
+    static func rows(_ flows: FlowAggregates) -> [CaptureIndex.FlowRow] {
+        var rows: [CaptureIndex.FlowRow] = []
+        rows.reserveCapacity(flows.count)
+        flows.forEach { key, value in
+            rows.append(CaptureIndex.FlowRow(vmID: key.vmID, key: key.flow?.flowKey, communityID: value.communityID,
+                                             firstNs: value.firstNs, lastNs: value.lastNs, packets: value.packets,
+                                             firstIndex: value.firstIndex, lastIndex: value.lastIndex))
+        }
+        return rows
     }
 
     /// Makes everything appended so far readable from files and the index.
@@ -537,7 +576,7 @@ extension CaptureStore {
         /// Packets handed to the writer that have not reached the file yet, in index order.
         var pending: [PendingPacket] = []
         /// Flow aggregates of packets in the file that are not in the index yet.
-        var flows: [FlowAggregateKey: FlowAggregate] = [:]
+        var flows = FlowAggregates()
         /// `info` changed since the last commit.
         var dirty = true
 
@@ -554,11 +593,16 @@ extension CaptureStore {
         var timestampNs: UInt64
     }
 
-    struct FlowAggregateKey: Hashable {
+    struct FlowAggregateKey: Hashable, SlotKey {
         var vmID: UInt32
         /// Nil for frames without an IP 5-tuple.
         var flow: FlowTuple?
+
+        var slotHash: UInt64 { SlotHash.combine(UInt64(vmID), flow?.mixed ?? 0x5bd1_e995) }
     }
+
+    /// The index rows of one segment in the making: one aggregate per VM and flow.
+    typealias FlowAggregates = SlotMap<FlowAggregateKey, FlowAggregate>
 
     struct FlowAggregate {
         var communityID: String?
@@ -575,5 +619,15 @@ extension CaptureStore {
             firstIndex = min(firstIndex, packet.index)
             lastIndex = max(lastIndex, packet.index)
         }
+    }
+}
+
+extension CaptureStore.FlowAggregates {
+    /// Counts a packet that reached the file in its flow's aggregate.
+    mutating func add(_ packet: CaptureStore.PendingPacket, communityID: (FlowTuple?) -> String?) {
+        update(CaptureStore.FlowAggregateKey(vmID: packet.vmID, flow: packet.flow), make: {
+            CaptureStore.FlowAggregate(communityID: communityID(packet.flow), firstNs: packet.timestampNs,
+                                       lastNs: packet.timestampNs, packets: 0, firstIndex: packet.index, lastIndex: packet.index)
+        }) { $0.add(packet) }
     }
 }

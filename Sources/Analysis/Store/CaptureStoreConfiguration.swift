@@ -5,8 +5,9 @@ public struct CaptureStoreConfiguration: Sendable {
     public var maxSegmentBytes: UInt64 = 64 << 20
     /// A segment is closed once it is this old (by `clock`), at the next packet or `maintain()`.
     public var maxSegmentSeconds: UInt64 = 300
-    /// Retention by size: the segment files together never exceed this (the oldest segments are
-    /// deleted first). The index is not counted. Nil: no limit.
+    /// Retention by size: the segment files and the index (`index.sqlite` with its WAL and
+    /// shared-memory files) together stay within this (the oldest segments are deleted first;
+    /// the index is checkpointed and vacuumed after deletions). Nil: no limit.
     public var maxTotalBytes: UInt64?
     /// Retention by free space: while the file system has less free space than this, the oldest
     /// segments are deleted; when only the segment being written is left, writing pauses. 0: off.
@@ -19,6 +20,11 @@ public struct CaptureStoreConfiguration: Sendable {
     public var packetComments = false
     /// Bytes buffered before they are written to the segment file (one write per flush).
     public var writeBufferBytes: Int = 256 << 10
+    /// The longest a packet stays buffered in memory: the buffer is written to the segment once
+    /// this old (at the next packet or `maintain()`), so `kill -9` loses at most this much, and
+    /// synced to disk (fdatasync) at most this often, so a host crash loses at most about twice
+    /// this. Default 1 s.
+    public var flushIntervalNs: UInt64 = 1_000_000_000
     /// Free space is checked after every flush once this many bytes were written since the last check.
     public var freeSpaceCheckBytes: UInt64 = 1 << 20
     /// Index rows of the open segment are committed at least this often (and at every rotation,

@@ -44,9 +44,9 @@ extension CaptureStore {
     public struct Stats: Sendable, Equatable {
         /// Segment files, the open one included.
         public var segments: Int
-        /// Their bytes (the open segment's buffered bytes included).
+        /// Their bytes (the open segment's buffered bytes included; the index is `indexBytes`).
         public var bytes: UInt64
-        /// Packets in them.
+        /// Packets accepted into them (those still buffered in memory included).
         public var packets: UInt64
         /// Packets dropped because the store could not write (since it was opened).
         public var dropped: UInt64
@@ -58,6 +58,13 @@ extension CaptureStore {
         /// Index updates that failed (they are retried).
         public var indexErrors: UInt64
         public var storageAlert: StorageAlert?
+        /// Of `packets`, those written to their segment file (they survive `kill -9` of the
+        /// analyzer; the rest is buffered in memory for at most `flushIntervalNs`) ...
+        public var writtenPackets: UInt64 = 0
+        /// ... and those synced to disk (they survive a host crash).
+        public var durablePackets: UInt64 = 0
+        /// The index's size on disk (database, WAL, shared memory), counted by retention.
+        public var indexBytes: UInt64 = 0
     }
 
     /// A segment as the index records it.
