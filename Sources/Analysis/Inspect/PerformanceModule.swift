@@ -83,8 +83,28 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
         var firstNs: UInt64
         var lastNs: UInt64
         var alerts = 0
-        /// The latest packet (without its frame), for the alerts' host, VM and reasons.
-        var lastPacket: MirroredPacket
+        /// What alerts need of the latest packet (host, VM, time, reasons), kept without the
+        /// packet itself: no reference counting per packet (the sensor name is assigned only
+        /// when it changes).
+        var lastSensor: String
+        var lastVM: UInt32
+        var lastTimestampNs: UInt64
+        var lastEncapsulation: MirroredPacket.Encapsulation
+        var lastMetadata: BMAMetadata?
+
+        /// The latest packet without its frame.
+        var lastPacket: MirroredPacket {
+            MirroredPacket(receivedNs: lastTimestampNs, timestampNs: lastTimestampNs, sensor: lastSensor, vmID: lastVM,
+                           encapsulation: lastEncapsulation, metadata: lastMetadata, frame: [], originalLength: 0)
+        }
+
+        mutating func remember(_ packet: MirroredPacket) {
+            if lastSensor != packet.sensor { lastSensor = packet.sensor }
+            lastVM = packet.vmID
+            lastTimestampNs = packet.timestampNs
+            lastEncapsulation = packet.encapsulation
+            lastMetadata = packet.metadata
+        }
         /// Formatted only when an alert is raised.
         var lastFlow: InspectFlowTuple
     }
@@ -135,12 +155,11 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
                 counters.bytesFrom = UInt64(ip.totalLength)
             }
             let destinationKey = InspectHostKey(vm: packet.vmID, host: initiator.destination)
-            var stripped = packet
-            stripped.frame = []
             let flowKey = initiator
             destinations.update(destinationKey, nowNs: now, make: {
-                Destination(client: initiator.source, periodStartNs: now, firstNs: now, lastNs: now, lastPacket: stripped,
-                            lastFlow: flowKey)
+                Destination(client: initiator.source, periodStartNs: now, firstNs: now, lastNs: now, lastSensor: packet.sensor,
+                            lastVM: packet.vmID, lastTimestampNs: now, lastEncapsulation: packet.encapsulation,
+                            lastMetadata: packet.metadata, lastFlow: flowKey)
             }) { destination in
                 // A period that ended while the destination was idle is judged before this
                 // packet starts the next one.
@@ -154,7 +173,7 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
                 if newFlow { destination.flows += 1 }
                 destination.client = initiator.source
                 destination.lastNs = max(destination.lastNs, now)
-                destination.lastPacket = stripped
+                destination.remember(packet)
                 destination.lastFlow = flowKey
                 Self.add(counters, to: &destination.total)
                 Self.add(counters, to: &destination.period)
