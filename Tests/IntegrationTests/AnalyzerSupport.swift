@@ -252,6 +252,10 @@ struct AnalyzerStatusJSON: Decodable {
         var dropped: UInt64
         var deleted_segments: UInt64
         var storage_alert: String?
+        var written_packets: UInt64?
+        var durable_packets: UInt64?
+        var index_bytes: UInt64?
+        var flush_interval_s: Double?
     }
 
     var uptime_s: Double
