@@ -19,6 +19,10 @@
  *    0 version (1)   1 flags (1)   2 policy id (2)   4 reasons (4)   8 score x 1000 (4)
  *   12 original frame length (4)   16 timestamp, ns (8)
  *
+ * With encap->auth_key_id set, a Geneve header is 102 bytes: the authentication option follows
+ * (type BMA_GENEVE_AUTH_OPT_TYPE, 5 words; layout in bma_auth.h) with the key id written and the
+ * stream, sequence and MAC left zero for bma_auth_seal, which needs the copied frame.
+ *
  * flags is the low byte of meta->flags, with BMA_MF_TRUNCATED added whenever the copy is shorter
  * than the original (inner_len < orig_len); the ERSPAN T bit follows the same flag.
  *
@@ -31,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bma_auth.h"
 #include "bma_mirror.h"
 
 /* The largest outer IPv4 datagram (its total length field is 16 bits). Whether the mirror path
@@ -51,10 +56,12 @@
 #define VXLAN_HDR_LEN (OUTER_UDP_LEN + VXLAN_LEN)
 #define GENEVE_HDR_LEN (OUTER_UDP_LEN + GENEVE_BASE_LEN + GENEVE_OPT_HDR_LEN + GENEVE_OPT_DATA_LEN)
 #define ERSPAN2_HDR_LEN (ETH_LEN + IPV4_LEN + GRE_SEQ_LEN + ERSPAN2_LEN)
+#define GENEVE_AUTH_LEN (GENEVE_OPT_HDR_LEN + BMA_GENEVE_AUTH_DATA_LEN)
 
 _Static_assert(VXLAN_HDR_LEN == 50, "VXLAN header length");
 _Static_assert(GENEVE_HDR_LEN == 78, "Geneve header length");
 _Static_assert(ERSPAN2_HDR_LEN == 50, "ERSPAN II header length");
+_Static_assert(BMA_GENEVE_AUTH_DATA_LEN % 4 == 0, "the authentication option is whole words");
 _Static_assert(GENEVE_OPT_DATA_LEN % 4 == 0 && GENEVE_OPT_DATA_LEN / 4 <= 31,
                "Geneve option data is a whole number of words, at most 31");
 
@@ -130,7 +137,7 @@ uint32_t bma_encap_header_len(const bma_encap_t *encap)
         return 0;
     switch (encap->kind) {
     case BMA_ENCAP_VXLAN: return VXLAN_HDR_LEN;
-    case BMA_ENCAP_GENEVE: return GENEVE_HDR_LEN;
+    case BMA_ENCAP_GENEVE: return GENEVE_HDR_LEN + (encap->auth_key_id ? GENEVE_AUTH_LEN : 0u);
     case BMA_ENCAP_ERSPAN2: return ERSPAN2_HDR_LEN;
     default: return 0; /* NONE, or an unknown kind */
     }
@@ -205,7 +212,8 @@ uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta
         p = put_udp(p, entropy_port(meta->flow_hash), dport, after_ip);
         /* Base: version 0 | options length in words; O = 0, C = 0 (the option is not
          * critical: its type has the high bit clear); protocol; VNI; reserved. */
-        put8(p, (GENEVE_OPT_HDR_LEN + GENEVE_OPT_DATA_LEN) / 4);
+        const uint32_t auth = encap->auth_key_id ? GENEVE_AUTH_LEN : 0u;
+        put8(p, (GENEVE_OPT_HDR_LEN + GENEVE_OPT_DATA_LEN + auth) / 4);
         put8(p + 1, 0);
         put16(p + 2, ETHERTYPE_TEB);
         put32(p + 4, (meta->vm_id & 0xffffffu) << 8);
@@ -222,6 +230,15 @@ uint32_t bma_encap_build(const bma_encap_t *encap, const bma_mirror_meta_t *meta
         put32(p + 8, meta->score_milli);
         put32(p + 12, orig_len);
         put64(p + 16, meta->ts_ns);
+        if (auth) {
+            p += GENEVE_OPT_DATA_LEN;
+            put16(p, BMA_GENEVE_OPT_CLASS);
+            put8(p + 2, BMA_GENEVE_AUTH_OPT_TYPE);
+            put8(p + 3, BMA_GENEVE_AUTH_DATA_LEN / 4);
+            for (uint32_t i = 0; i < BMA_GENEVE_AUTH_DATA_LEN; i++)
+                p[GENEVE_OPT_HDR_LEN + i] = 0;
+            put8(p + GENEVE_OPT_HDR_LEN, encap->auth_key_id);
+        }
         break;
     }
     case BMA_ENCAP_ERSPAN2: {

@@ -19,6 +19,9 @@
 #include <rte_memcpy.h>
 #include <rte_mempool.h>
 
+#include <time.h>
+
+#include "bma_auth.h"
 #include "bma_dpdk.h"
 #include "bma_mirror.h"
 
@@ -103,8 +106,17 @@ static int copy_frame(const struct rte_mbuf *m, uint32_t len, struct rte_mbuf *c
     return 0;
 }
 
+/* The first sequence number of a worker: the wall clock in ns, so that a restarted bmad does
+ * not reuse numbers an analyzer has seen (a worker sends far fewer than 10^9 copies a second). */
+static uint64_t first_sequence(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
-                         const bma_encap_t *encap, bma_mbuf_t *const *mbufs,
+                         bma_encap_t *encap, bma_mbuf_t *const *mbufs,
                          const bma_mirror_meta_t *meta, uint16_t n, bma_mirror_stats_t *stats)
 {
     if (n == 0)
@@ -191,7 +203,7 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
                 bma_mirror_meta_t md = meta[i];
                 if (clen < m->pkt_len)
                     md.flags |= BMA_MF_TRUNCATED;
-                /* The headers (at most 78 bytes) always fit the first mbuf. */
+                /* The headers (at most 102 bytes) always fit the first mbuf. */
                 if (bma_encap_build(e, &md, clen, m->pkt_len, rte_pktmbuf_mtod(c, uint8_t *), hlen) != hlen) {
                     too_big++;
                     rte_pktmbuf_free(c);
@@ -202,6 +214,15 @@ uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
                 too_big++; /* the original's chain is shorter than its pkt_len */
                 rte_pktmbuf_free(c);
                 continue;
+            }
+            if (e->kind == BMA_ENCAP_GENEVE && e->auth_key_id) {
+                /* The headers and the frame's first bytes are in the first mbuf (it holds
+                 * hlen + 64 bytes whenever the copy is that long). */
+                if (unlikely(encap->auth_seq == 0))
+                    encap->auth_seq = first_sequence();
+                uint8_t *h = rte_pktmbuf_mtod(c, uint8_t *);
+                bma_auth_seal(h, hlen, h + hlen, (uint32_t)c->data_len - hlen, clen, (uint8_t)queue,
+                              encap->auth_seq++, e->auth_k0, e->auth_k1);
             }
             tx[ready] = c;
             tx_len[ready] = total;

@@ -165,6 +165,11 @@ public final class Dataplane {
         }
         e.n_collectors = UInt32(min(m.collectors.count, Int(BMA_MAX_COLLECTORS)))
         e.ttl = 64
+        if let key = m.authentication {
+            e.auth_key_id = key.id
+            e.auth_k0 = key.k0
+            e.auth_k1 = key.k1
+        }
         return e
     }
 

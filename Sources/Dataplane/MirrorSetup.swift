@@ -19,6 +19,8 @@ public struct MirrorSetup: Sendable, Equatable {
     public var totalPacketsPerSecond: Double = 100_000
     public var totalBytesPerSecond: Double = 1_250_000_000
     public var mbufs: UInt32 = 8191
+    /// Authenticate Geneve copies with this key (MirrorAuthentication); nil = off.
+    public var authentication: MirrorKey?
 
     public init() {}
 }

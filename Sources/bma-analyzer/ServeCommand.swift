@@ -21,6 +21,10 @@ struct ServeCommand: ParsableCommand {
                                valueName: "name=cidr"))
     var sensors: [String] = []
 
+    @Option(help: ArgumentHelp("Mirror keys: lines 'SENSOR KEY_ID HEX32' (one or two keys per sensor, mode 600/640). Copies from a sensor with keys are stored only when their MAC verifies and their sequence number is new.",
+                               valueName: "file"))
+    var sensorKeys: String?
+
     @Flag(inversion: .prefixedNo,
           help: "Accept mirror traffic from this host's loopback addresses (127.0.0.0/8, ::1) as sensor 'local'.")
     var loopbackSensor = true
@@ -48,10 +52,23 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("--sensor: \(error.message)")
         }
+        var authenticator: MirrorAuthenticator?
+        if let sensorKeys {
+            do {
+                let keys = try MirrorKeyFile.load(path: sensorKeys)
+                for name in keys.keys where !registry.sensors.contains(where: { $0.name == name }) {
+                    throw SensorRegistryError(message: "\(sensorKeys): '\(name)' is not a sensor (--sensor)")
+                }
+                authenticator = try MirrorAuthenticator(keys: keys)
+            } catch {
+                throw ValidationError("--sensor-keys: \(error)")
+            }
+        }
         let node = try AnalyzerNode(configuration: store.configuration())
         var listenerConfig = MirrorListener.Configuration()
         listenerConfig.host = listen
         listenerConfig.sensors = registry
+        listenerConfig.authenticator = authenticator
         listenerConfig.genevePort = genevePort == 0 ? nil : genevePort
         listenerConfig.vxlanPort = vxlanPort == 0 ? nil : vxlanPort
         let listener = MirrorListener(configuration: listenerConfig) { node.submit($0) }
@@ -61,7 +78,7 @@ struct ServeCommand: ParsableCommand {
             try listener.start()
             if erspan {
                 let bind = IPv4Address(listen).flatMap { $0.rawValue == 0 ? nil : listen }
-                let g = GRECapture(configuration: .init(bindAddress: bind, sensors: registry)) { node.submit($0) }
+                let g = GRECapture(configuration: { var c = GRECapture.Configuration(bindAddress: bind, sensors: registry); c.authenticator = authenticator; return c }()) { node.submit($0) }
                 try g.start()
                 gre = g
             }
@@ -70,7 +87,7 @@ struct ServeCommand: ParsableCommand {
             throw error
         }
         let b = listener.binding
-        log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))")
+        log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))\(authenticator.map { "; authenticated: \($0.sensorsWithKeys.joined(separator: ", "))" } ?? "")")
 
         try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let server = try ControlServer(path: socket)

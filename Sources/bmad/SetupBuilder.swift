@@ -29,6 +29,7 @@ enum SetupBuilder {
         if let v = m.sourceIP { s.sourceIP = v }
         if let v = m.snaplen { s.snaplen = v }
         if let v = m.mbufs { s.mbufs = v }
+        s.authentication = m.authentication
         if let v = m.vmPacketsPerSecond { s.vmPacketsPerSecond = v }
         if let v = m.vmBytesPerSecond { s.vmBytesPerSecond = v }
         if let v = m.totalPacketsPerSecond { s.totalPacketsPerSecond = v }

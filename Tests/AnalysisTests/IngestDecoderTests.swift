@@ -56,7 +56,7 @@ struct IngestDecoderTests {
         let bmaOption = Array(base[8..<36])
         let before: [UInt8] = [0x01, 0x02, 0x80, 2, 1, 2, 3, 4, 5, 6, 7, 8]  // critical, 8 bytes of data
         let empty: [UInt8] = [0x01, 0x03, 0x11, 0]  // no data
-        let after: [UInt8] = [0xFF, 0xF0, 0x43, 1, 9, 9, 9, 9]  // BMA's class, another type
+        let after: [UInt8] = [0xFF, 0xF0, 0x7F, 1, 9, 9, 9, 9]  // BMA's class, a type it does not use
         let options = before + bmaOption + empty + after
         var payload: [UInt8] = [UInt8(options.count / 4), 0x40] + Array(base[2..<8]) + options + inner
         var packet = try MirrorDecoder.decodeGeneve(udpPayload: payload, sensor: "s", receivedNs: 1)

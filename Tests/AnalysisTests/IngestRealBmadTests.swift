@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import Testing
 @testable import Analysis
@@ -62,6 +63,39 @@ struct IngestRealBmadTests {
                 #expect(packet.originalLength == UInt32(kept))
                 #expect(packet.timestampNs == record.timestampNanoseconds)
             }
+        }
+    }
+
+    @Test("With a key configured, every Geneve copy bmad sends verifies, with consecutive sequence numbers")
+    func authenticated() throws {
+        let directory = try TemporaryDirectory()
+        let vm = try Self.vmCapture(in: directory)
+        let keyFile = directory.file("mirror.key")
+        try "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let key = try #require(MirrorKey(id: 3, hex: "0f1e2d3c4b5a69788796a5b4c3d2e1f0"))
+        let before = IngestClock.nowNs()
+        let records = try IngestBmad.mirror(encapsulation: "geneve", snaplen: 0, capture: vm.path, in: directory,
+                                            mirrorExtra: "  authentication: {key_id: 3, key_file: '\(keyFile)'}", label: "auth")
+        #expect(records.count == vm.frames.count)
+        let authenticator = try MirrorAuthenticator(keys: [IngestBmad.sourceIP: [key]])
+        let wrongKey = try MirrorAuthenticator(keys: [IngestBmad.sourceIP: [MirrorKey(id: 3, k0: key.k0 ^ 1, k1: key.k1)]])
+        var sequences: [UInt64] = []
+        for (index, record) in records.enumerated() {
+            #expect(record.data.count == 102 + 74, "#\(index): headers of 102 bytes")
+            let packet = try MirrorDecoder.decodeOuterFrame(record.data, receivedNs: record.timestampNanoseconds)
+            let tag = try #require(packet.authentication, "#\(index)")
+            #expect(tag.keyID == 3)
+            #expect(packet.frame == vm.frames[index])
+            #expect(throws: Never.self, "#\(index)") { try authenticator.verify(packet) }
+            #expect(throws: MirrorDecodeError.self) { try wrongKey.verify(packet) }
+            sequences.append(tag.sequence)
+        }
+        #expect(sequences.first.map { $0 >= before } == true, "starts at the wall clock: \(sequences.first ?? 0) >= \(before)")
+        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(sequences)")
+        // Replaying the capture is refused.
+        #expect(throws: MirrorDecodeError.self) {
+            try authenticator.verify(try MirrorDecoder.decodeOuterFrame(records[5].data, receivedNs: 0))
         }
     }
 }

@@ -21,6 +21,8 @@ public final class GRECapture: Sendable {
         public var receiveBufferBytes: Int
         /// Who may send: packets from anyone else are dropped as `unknownSensor`.
         public var sensors: SensorRegistry
+        /// ERSPAN carries no authentication: copies from a sensor with keys are refused.
+        public var authenticator: MirrorAuthenticator?
 
         public init(bindAddress: String? = nil, sensors: SensorRegistry = .loopback, receiveBufferBytes: Int = 8 << 20) {
             self.bindAddress = bindAddress
@@ -66,8 +68,8 @@ public final class GRECapture: Sendable {
             }
             for descriptor in pipeFDs { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
             let started = Reader(socket: fd, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
-            let (sink, counters, sensors) = (sink, counters, configuration.sensors)
-            let thread = Thread { started.run(sink: sink, counters: counters, sensors: sensors) }
+            let (sink, counters, sensors, authenticator) = (sink, counters, configuration.sensors, configuration.authenticator)
+            let thread = Thread { started.run(sink: sink, counters: counters, sensors: sensors, authenticator: authenticator) }
             thread.name = "bma-gre-capture"
             thread.start()
             reader = started
@@ -126,7 +128,8 @@ public final class GRECapture: Sendable {
             close(wakeWrite)
         }
 
-        func run(sink: @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters, sensors: SensorRegistry) {
+        func run(sink: @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters, sensors: SensorRegistry,
+                 authenticator: MirrorAuthenticator?) {
             threadID.withLock { $0 = pthread_self() }
             defer {
                 if closeOnExit.load(ordering: .sequentiallyConsistent) { closeDescriptors() }
@@ -167,6 +170,7 @@ public final class GRECapture: Sendable {
                         var packet = try MirrorDecoder.decodeRawIPv4GRE(buffer[0..<length], receivedNs: now)
                         guard let sensor = sensors.sensor(address: packet.sensor) else { throw .unknownSensor(address: packet.sensor) }
                         packet.sensor = sensor.name
+                        try authenticator?.verify(packet)
                         counters.record(bytes: length, outcome: .success(packet.encapsulation))
                         sink(packet)
                     } catch {

@@ -53,6 +53,31 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
     public enum Kind: String, Sendable, Hashable, CaseIterable, Codable {
         case truncated, badVersion, badLength, badFlags, unknownProtocol, notMirrorTraffic, fragmented, badOption
         case unknownSensor
+        /// A sensor with keys sent a copy without the authentication option (or not Geneve).
+        case authMissing
+        /// The copy names a key id the sensor has no key for.
+        case authUnknownKey
+        /// The MAC does not match: the copy was changed, or forged.
+        case authBadMAC
+        /// A sequence number already seen, or too old for the replay window.
+        case authReplayed
+    }
+
+    /// Why an authenticated sensor's copy was refused.
+    public enum AuthenticationProblem: Sendable, Hashable, CustomStringConvertible {
+        case missing
+        case unknownKey(UInt8)
+        case badMAC(keyID: UInt8)
+        case replayed(stream: UInt8, sequence: UInt64)
+
+        public var description: String {
+            switch self {
+            case .missing: "carries no authentication option"
+            case .unknownKey(let id): "names key \(id), which it has no key for"
+            case .badMAC(let id): "has a MAC that key \(id) did not make"
+            case .replayed(let stream, let sequence): "repeats or is too old: stream \(stream) sequence \(sequence)"
+            }
+        }
     }
 
     /// `layer` needs `needed` bytes (counted from its own start) and only `available` are there.
@@ -74,6 +99,8 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
     case badOption(optionClass: UInt16, type: UInt8, problem: OptionProblem)
     /// The sender is not a configured sensor (`SensorRegistry`): dropped before decoding.
     case unknownSensor(address: String)
+    /// The sensor has keys and the copy does not prove it came from it (`MirrorAuthenticator`).
+    case unauthenticated(sensor: String, problem: AuthenticationProblem)
 
     public var kind: Kind {
         switch self {
@@ -86,6 +113,13 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
         case .fragmented: .fragmented
         case .badOption: .badOption
         case .unknownSensor: .unknownSensor
+        case .unauthenticated(_, let problem):
+            switch problem {
+            case .missing: .authMissing
+            case .unknownKey: .authUnknownKey
+            case .badMAC: .authBadMAC
+            case .replayed: .authReplayed
+            }
         }
     }
 
@@ -96,7 +130,7 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
              .badFlags(let layer, _), .unknownProtocol(let layer, _), .fragmented(let layer):
             layer
         case .badOption: .geneveOption
-        case .notMirrorTraffic, .unknownSensor: nil
+        case .notMirrorTraffic, .unknownSensor, .unauthenticated: nil
         }
     }
 
@@ -120,6 +154,8 @@ public enum MirrorDecodeError: Error, Sendable, Hashable, CustomStringConvertibl
             "Geneve option class 0x\(hex(optionClass, width: 4)) type 0x\(hex(type, width: 2)) \(problem)"
         case .unknownSensor(let address):
             "\(address) is not a configured sensor"
+        case .unauthenticated(let sensor, let problem):
+            "a copy from sensor \(sensor) \(problem)"
         }
     }
 }

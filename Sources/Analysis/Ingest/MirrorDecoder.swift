@@ -85,6 +85,7 @@ public enum MirrorDecoder {
         let vni = bytes.u24(4)
 
         var metadata: BMAMetadata?
+        var tag: MirrorAuthenticationTag?
         var offset = geneveBaseLength
         // offset and headerLength are multiples of 4: every option header (4 bytes) fits.
         while offset < headerLength {
@@ -105,6 +106,16 @@ public enum MirrorDecoder {
                                      problem: .wrongLength(expected: BMAMetadata.length, actual: dataLength))
                 }
                 metadata = try bmaMetadata(bytes.slice(offset + 4, end))
+            } else if optionClass == BMAMetadata.optionClass && type == MirrorAuthentication.optionType {
+                guard tag == nil else { throw .badOption(optionClass: optionClass, type: type, problem: .duplicate) }
+                guard dataLength == MirrorAuthentication.dataLength else {
+                    throw .badOption(optionClass: optionClass, type: type,
+                                     problem: .wrongLength(expected: MirrorAuthentication.dataLength, actual: dataLength))
+                }
+                let data = bytes.slice(offset + 4, end)
+                tag = MirrorAuthenticationTag(keyID: data.u8(0), stream: data.u8(1), sequence: data.u64(4),
+                                              mac: data.u64(12), vniWord: bytes.u32(4))
+                tag?.reserved = data.u16(2)
             }
             offset = end
         }
@@ -121,10 +132,12 @@ public enum MirrorDecoder {
             }
             originalLength = metadata.originalLength
         }
-        return MirroredPacket(
+        var packet = MirroredPacket(
             receivedNs: context.receivedNs, timestampNs: metadata?.timestampNs ?? context.receivedNs,
             sensor: context.sensor, vmID: vni, encapsulation: .geneve, metadata: metadata,
             frame: frame, originalLength: originalLength)
+        packet.authentication = tag
+        return packet
     }
 
     /// The 24 data bytes of BMA's option.

@@ -20,6 +20,8 @@ public final class MirrorListener: Sendable {
         public var host: String
         /// Who may send: datagrams from anyone else are dropped as `unknownSensor`.
         public var sensors: SensorRegistry
+        /// Checks the copies of sensors that have keys; nil = no sensor has keys.
+        public var authenticator: MirrorAuthenticator?
         /// UDP port for Geneve; 0 = an ephemeral port (see `binding`), nil = no Geneve socket.
         public var genevePort: Int?
         /// UDP port for VXLAN; 0 = an ephemeral port, nil = no VXLAN socket.
@@ -178,7 +180,8 @@ public final class MirrorListener: Sendable {
         return bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    MirrorDatagramHandler(encapsulation: encapsulation, sensors: configuration.sensors, sink: sink, counters: counters))
+                    MirrorDatagramHandler(encapsulation: encapsulation, sensors: configuration.sensors,
+                                          authenticator: configuration.authenticator, sink: sink, counters: counters))
             }
         }
     }
@@ -221,13 +224,15 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
 
     let encapsulation: MirroredPacket.Encapsulation
     let sensors: SensorRegistry
+    let authenticator: MirrorAuthenticator?
     let sink: @Sendable (MirroredPacket) -> Void
     let counters: MirrorIngestCounters
 
-    init(encapsulation: MirroredPacket.Encapsulation, sensors: SensorRegistry,
+    init(encapsulation: MirroredPacket.Encapsulation, sensors: SensorRegistry, authenticator: MirrorAuthenticator? = nil,
          sink: @escaping @Sendable (MirroredPacket) -> Void, counters: MirrorIngestCounters) {
         self.encapsulation = encapsulation
         self.sensors = sensors
+        self.authenticator = authenticator
         self.sink = sink
         self.counters = counters
     }
@@ -243,6 +248,7 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
             let packet = encapsulation == .geneve
                 ? try MirrorDecoder.decodeGeneve(udpPayload: payload, sensor: sensor, receivedNs: now)
                 : try MirrorDecoder.decodeVXLAN(udpPayload: payload, sensor: sensor, receivedNs: now)
+            try authenticator?.verify(packet)
             counters.record(bytes: payload.count, outcome: .success(packet.encapsulation))
             sink(packet)
         } catch {

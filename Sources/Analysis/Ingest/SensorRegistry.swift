@@ -84,6 +84,7 @@ public struct SensorRegistry: Sendable, Equatable {
 
 public struct SensorRegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     static func invalid(_ message: String) -> SensorRegistryError { SensorRegistryError(message: message) }
     public var description: String { message }
 }

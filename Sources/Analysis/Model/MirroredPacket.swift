@@ -23,6 +23,9 @@ public struct MirroredPacket: Sendable, Equatable {
     public var frame: [UInt8]
     /// The frame's length on the VM's wire (>= frame.count).
     public var originalLength: UInt32
+    /// The authentication option of a Geneve copy, when it carried one (`MirrorAuthenticator`
+    /// checks it on ingest).
+    public var authentication: MirrorAuthenticationTag?
 
     public init(receivedNs: UInt64, timestampNs: UInt64, sensor: String, vmID: UInt32, encapsulation: Encapsulation,
                 metadata: BMAMetadata?, frame: [UInt8], originalLength: UInt32) {

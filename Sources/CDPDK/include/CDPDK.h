@@ -7,3 +7,4 @@
 #include "bma_telemetry.h"
 #include "bma_dns.h"
 #include "bma_reparse.h"
+#include "bma_auth.h"

@@ -61,6 +61,12 @@ typedef struct bma_encap {
     uint8_t ttl;
     uint8_t dscp;
     uint16_t max_segs;    /* segments the mirror port sends in one frame; 0 = the shim's default */
+    uint8_t auth_key_id;  /* Geneve: authenticate copies with this key id (bma_auth.h); 0 = off */
+    uint64_t auth_k0;     /* the 16-byte key's halves, each read little-endian */
+    uint64_t auth_k1;
+    uint64_t auth_seq;    /* the next sequence number of this worker's copy of the encap; 0 = not
+                             started (the first copy starts it at the wall clock in ns, so a
+                             restarted bmad keeps counting upward) */
 } bma_encap_t;
 
 /* Drop counters of one worker's mirror path (single writer). */
@@ -85,8 +91,10 @@ int bma_port_limits(uint16_t port, bma_port_limits_t *out);
 /* Copies mbufs[i] for i < n (at most snaplen bytes each, from every segment), adds the
  * encapsulation with meta[i], and sends the copies on (port, queue). The originals are untouched
  * and stay owned by the caller. Returns how many copies were sent. */
+/* With encap->auth_key_id set, Geneve copies are authenticated (bma_auth.h): the stream is
+ * `queue`, and encap->auth_seq counts (each worker passes its own encap). */
 uint16_t bma_mirror_send(uint16_t port, uint16_t queue, bma_mempool_t *pool,
-                         const bma_encap_t *encap, bma_mbuf_t *const *mbufs,
+                         bma_encap_t *encap, bma_mbuf_t *const *mbufs,
                          const bma_mirror_meta_t *meta, uint16_t n, bma_mirror_stats_t *stats);
 
 /* Writes the encapsulation headers for a copy of `inner_len` bytes into out[0..cap); returns the

@@ -35,6 +35,8 @@ public struct BmadConfig: Sendable, Equatable {
         public var nextHopMAC: UInt64?
         public var sourceIP: UInt32?
         public var snaplen: UInt32?
+        /// `authentication: {key_id, key_file}`: the key read from the file.
+        public var authentication: MirrorKey?
         public var mbufs: UInt32?
         public var vmPacketsPerSecond: Double?
         public var vmBytesPerSecond: Double?

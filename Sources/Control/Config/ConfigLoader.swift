@@ -114,6 +114,10 @@ public enum ConfigLoader {
         }
         m.snaplen = try f.integer("snaplen", in: 0...65535).map(UInt32.init)
         m.mbufs = try f.integer("mbufs", in: 1023...16_777_215).map(UInt32.init)
+        if var a = try f.mapping("authentication") {
+            m.authentication = try mirrorKey(&a, encapsulation: encapsulation)
+            try a.rejectUnknown()
+        }
         if var b = try f.mapping("budget") {
             m.vmPacketsPerSecond = try b.number("vm_packets_per_second", in: 0...1e9)
             m.vmBytesPerSecond = try b.number("vm_bytes_per_second", in: 0...1e12)
@@ -123,6 +127,27 @@ public enum ConfigLoader {
         }
         try f.rejectUnknown()
         return m
+    }
+
+    /// `mirror.authentication`: `key_id` 1-255 and `key_file`, a file holding the key as 32 hex
+    /// digits, readable by bmad and by no other user.
+    static func mirrorKey(_ a: inout YAMLFields, encapsulation: MirrorEncapsulation) throws(ConfigError) -> MirrorKey {
+        guard encapsulation == .geneve else {
+            throw ConfigError(field: "mirror.authentication", "needs encapsulation: geneve (only Geneve copies carry the metadata it signs)")
+        }
+        guard let id = try a.integer("key_id", in: 1...255) else { throw ConfigError(field: "mirror.authentication.key_id", "is required (1-255)") }
+        guard let path = try a.string("key_file") else { throw ConfigError(field: "mirror.authentication.key_file", "is required") }
+        var st = stat()
+        guard stat(path, &st) == 0, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError(field: "mirror.authentication.key_file", "cannot read '\(path)'")
+        }
+        guard st.st_mode & 0o007 == 0 else {
+            throw ConfigError(field: "mirror.authentication.key_file", "'\(path)' is accessible to every user (chmod 600 or 640)")
+        }
+        guard let key = MirrorKey(id: id, hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ConfigError(field: "mirror.authentication.key_file", "'\(path)' must hold the key as 32 hex digits (16 bytes)")
+        }
+        return key
     }
 
     static func vm(_ node: Node, path: String) throws(ConfigError) -> BmadConfig.VM {

@@ -26,8 +26,10 @@ enum IngestBmad {
     }
 
     /// Runs bmad over `capture` (the VM's outgoing frames) and returns what its mirror port sent.
-    static func mirror(encapsulation: String, snaplen: Int, capture: String, in directory: TemporaryDirectory) throws -> [PcapRecord] {
-        let label = "\(encapsulation)-\(snaplen)"
+    /// `mirrorExtra`: more lines of the `mirror:` mapping (indented by two spaces).
+    static func mirror(encapsulation: String, snaplen: Int, capture: String, in directory: TemporaryDirectory,
+                       mirrorExtra: String = "", label: String? = nil) throws -> [PcapRecord] {
+        let label = label ?? "\(encapsulation)-\(snaplen)"
         let out = directory.file("\(label)-mirror.pcap")
         let config = directory.file("\(label).yaml")
         try """
@@ -39,6 +41,7 @@ enum IngestBmad {
           next_hop_mac: '02:00:00:00:00:99'
           source_ip: \(sourceIP)
           snaplen: \(snaplen)
+        \(mirrorExtra)
         detection:
           learning_seconds: 0
         control:
