@@ -218,6 +218,9 @@ struct IngestErrorTests {
             .badLength(layer: .udp, declared: 7, allowed: 8...100), .badFlags(layer: .vxlan, value: 0),
             .unknownProtocol(layer: .gre, value: 0x22EB), .notMirrorTraffic(.udpPort(53)), .fragmented(layer: .ipv4),
             .badOption(optionClass: 0xFFF0, type: 0x42, problem: .wrongLength(expected: 24, actual: 20)),
+            .unknownSensor(address: "198.51.100.9"), .unauthenticated(sensor: "hv1", problem: .missing),
+            .unauthenticated(sensor: "hv1", problem: .unknownKey(3)), .unauthenticated(sensor: "hv1", problem: .badMAC(keyID: 1)),
+            .unauthenticated(sensor: "hv1", problem: .replayed(stream: 2, sequence: 77)),
         ]
         #expect(Set(errors.map(\.kind)) == Set(MirrorDecodeError.Kind.allCases))
         #expect(errors.map(\.description) == [
@@ -225,6 +228,9 @@ struct IngestErrorTests {
             "udp: length 7 is inconsistent (expected 8...100)", "vxlan: unsupported flags 0x0000",
             "gre: unknown protocol 0x22eb", "not mirror traffic: UDP destination port 53 is not a mirror port",
             "ipv4: fragment (not reassembled)", "Geneve option class 0xfff0 type 0x42 carries 20 bytes of data, expected 24",
+            "198.51.100.9 is not a configured sensor", "a copy from sensor hv1 carries no authentication option",
+            "a copy from sensor hv1 names key 3, which it has no key for", "a copy from sensor hv1 has a MAC that key 1 did not make",
+            "a copy from sensor hv1 repeats or is too old: stream 2 sequence 77",
         ])
     }
 }
