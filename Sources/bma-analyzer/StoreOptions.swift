@@ -24,6 +24,9 @@ struct StoreOptions: ParsableArguments {
     @Flag(help: "Give every stored packet a readable comment (bma vm=... reasons=...) besides its binary metadata; costs about as much as storing the packet.")
     var packetComments = false
 
+    @Option(help: "Group (name or number) that may read the store: directories 0750 with setgid, files 0640, owned by this group.")
+    var storeGroup: String?
+
     @Option(help: "Alert file (EVE JSON lines); default STORE/eve.json.")
     var eve: String?
 
@@ -45,6 +48,10 @@ struct StoreOptions: ParsableArguments {
         }
         c.store.flushIntervalNs = UInt64(flushInterval * 1e9)
         c.evePath = eve
+        if let storeGroup {
+            guard let gid = StoreGroup.gid(storeGroup) else { throw ValidationError("--store-group: no group '\(storeGroup)'") }
+            c.storeGroup = gid
+        }
         for v in vmNames {
             let parts = v.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let id = UInt32(parts[0]), !parts[1].isEmpty else {

@@ -73,14 +73,17 @@ public final class PcapNGWriter {
 
     /// Creates (or truncates) `path` and buffers the Section Header Block.
     public init(path: String, byteOrder: PcapByteOrder = .littleEndian, bufferCapacity: Int = 1 << 18,
-                application: String = "bma-analyzer", comments: Bool = false) throws(PcapNGError) {
+                application: String = "bma-analyzer", comments: Bool = false, exclusive: Bool = false) throws(PcapNGError) {
         self.path = path
         self.comments = comments
         self.byteOrder = byteOrder
         self.bufferCapacity = max(bufferCapacity, 4096)
         encoder = PcapNGEncoder(byteOrder: byteOrder)
         // O_APPEND: after the file is cut back to a block boundary, writing resumes there.
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o640)
+        // exclusive: only a file this call creates (no symlink or file already there), mode 0600.
+        descriptor = exclusive
+            ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
+            : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: Self.lastError()) }
         buffer.reserveCapacity(self.bufferCapacity + 4096)
         encoder.appendSectionHeader(options: [

@@ -12,6 +12,8 @@ public final class AnalyzerNode: @unchecked Sendable {
         public var evePath: String?
         public var vmNames: [UInt32: String] = [:]
         public var externalModules: [ExternalModule.Configuration] = []
+        /// The group that may read the store (`StoreGroup`); nil = the process's own group.
+        public var storeGroup: gid_t?
         public var queueCapacity = 65_536
         /// The sensor named in storage alerts.
         public var host = ProcessInfo.processInfo.hostName
@@ -42,6 +44,7 @@ public final class AnalyzerNode: @unchecked Sendable {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.storeDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o750])
+        if let group = configuration.storeGroup { try StoreGroup.apply(gid: group, to: configuration.storeDirectory) }
         let store = try CaptureStore(directory: configuration.storeDirectory, configuration: configuration.store)
         self.store = store
         pipeline = InspectionPipeline.builtIn(vmNames: configuration.vmNames)

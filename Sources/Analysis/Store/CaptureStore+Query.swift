@@ -10,16 +10,19 @@ extension CaptureStore {
         return packets
     }
 
-    /// Writes the packets `query` would return to `path`; returns how many.
+    /// Writes the packets `query` would return to `path` (mode 0600); returns how many. The file
+    /// is written whole under a temporary name in the same directory and renamed (`ExportDestination`):
+    /// a symlink planted at `path` is replaced, never followed, and a failure leaves `path` as it was.
     @discardableResult
     public func writeQuery(vm: UInt32? = nil, since: UInt64? = nil, until: UInt64? = nil, flow: FlowKey? = nil,
                            to path: String, format: ExportFormat = .pcapng) throws -> Int {
+        let destination = ExportDestination(target: path)
         var count = 0
         switch format {
         case .pcapng:
             let writer: PcapNGWriter
             do {
-                writer = try PcapNGWriter(path: path, comments: true)
+                writer = try PcapNGWriter(path: destination.temporary, comments: true, exclusive: true)
             } catch {
                 throw CaptureStoreError.capture(error)
             }
@@ -31,12 +34,14 @@ extension CaptureStore {
                 try writer.close()
             } catch {
                 writer.abandon()
+                destination.discard()
                 throw error
             }
         case .pcap:
             let writer: PcapWriter
             do {
-                writer = try PcapWriter(path: path, resolution: .nanoseconds, linkType: .ethernet, snapLength: PcapNGFormat.snapLength)
+                writer = try PcapWriter(path: destination.temporary, resolution: .nanoseconds, linkType: .ethernet,
+                                        snapLength: PcapNGFormat.snapLength, exclusive: true)
             } catch {
                 throw CaptureStoreError.export(error.description)
             }
@@ -48,9 +53,14 @@ extension CaptureStore {
                 }
                 try writer.close()
             } catch let error as PcapError {
+                destination.discard()
                 throw CaptureStoreError.export(error.description)
+            } catch {
+                destination.discard()
+                throw error
             }
         }
+        try destination.commit()
         return count
     }
 

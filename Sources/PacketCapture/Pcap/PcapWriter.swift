@@ -27,20 +27,24 @@ public final class PcapWriter {
         linkType: LinkType = .ethernet,
         snapLength: UInt32 = PcapFormat.maximumCapturedLength,
         byteOrder: PcapByteOrder = .littleEndian,
-        bufferCapacity: Int = 1 << 16
+        bufferCapacity: Int = 1 << 16,
+        exclusive: Bool = false
     ) throws(PcapError) {
         try self.init(
             path: path,
             header: PcapFileHeader(byteOrder: byteOrder, resolution: resolution, snapLength: snapLength, linkType: linkType),
-            bufferCapacity: bufferCapacity)
+            bufferCapacity: bufferCapacity, exclusive: exclusive)
     }
 
-    public init(path: String, header: PcapFileHeader, bufferCapacity: Int = 1 << 16) throws(PcapError) {
+    /// `exclusive`: create `path` only if nothing (not even a symlink) is there, mode 0600.
+    public init(path: String, header: PcapFileHeader, bufferCapacity: Int = 1 << 16, exclusive: Bool = false) throws(PcapError) {
         self.path = path
         self.header = header
         self.encoder = PcapEncoder(header: header)
         self.bufferCapacity = max(bufferCapacity, PcapFormat.fileHeaderLength)
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        descriptor = exclusive
+            ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: Self.lastError()) }
         buffer.reserveCapacity(self.bufferCapacity)
         encoder.appendFileHeader(to: &buffer)
