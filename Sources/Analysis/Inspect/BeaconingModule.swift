@@ -34,8 +34,8 @@ public final class BeaconingModule: InspectionModule, @unchecked Sendable {
         var port: UInt16
 
         var slotHash: UInt64 {
-            SlotHash.combine(SlotHash.combine(UInt64(vm) << 32 | UInt64(proto) << 16 | UInt64(port), source.slotHash),
-                             destination.slotHash)
+            SlotHash.mix((UInt64(vm) << 32 | UInt64(proto) << 16 | UInt64(port)) &* 0xA076_1D64_78BD_642F
+                         ^ source.slotWord &* 0xE703_7ED1_A0B4_28DB ^ destination.slotWord &* 0x9E37_79B9_7F4A_7C15)
         }
     }
 

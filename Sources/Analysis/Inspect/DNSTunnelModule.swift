@@ -76,7 +76,7 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
 
         // DNS packets only: the domain's own hash is fine here.
         var slotHash: UInt64 {
-            SlotHash.combine(SlotHash.combine(UInt64(vm), client.slotHash), UInt64(bitPattern: Int64(domain.hashValue)))
+            SlotHash.combine(UInt64(vm) &* 0xA076_1D64_78BD_642F ^ client.slotWord, UInt64(bitPattern: Int64(domain.hashValue)))
         }
     }
 

@@ -54,27 +54,34 @@ enum InspectFormat {
     }
 }
 
-// The modules' keys hash themselves (see `SlotIndex`): a few multiplies instead of SipHash.
+// The modules' keys hash themselves (see `SlotIndex`): each word multiplied by its own odd
+// constant, folded, and mixed once (no SipHash, one finaliser per key).
 extension PacketView.Address {
-    var slotHash: UInt64 {
+    /// The address as one word before mixing (v6: both halves folded; v4 tagged apart from v6).
+    @inline(__always)
+    var slotWord: UInt64 {
         switch self {
-        case let .v4(v4): SlotHash.mix(UInt64(v4.rawValue) | 1 << 40)
-        case let .v6(high, low): SlotHash.combine(high, low)
+        case let .v4(v4): UInt64(v4.rawValue) | 1 << 40
+        case let .v6(high, low): high &* 0x8EBC_6AF0_9C88_C6E3 ^ low
         }
     }
 }
 
 extension InspectHostKey: SlotKey {
-    var slotHash: UInt64 { SlotHash.combine(UInt64(vm), host.slotHash) }
+    var slotHash: UInt64 { SlotHash.mix(UInt64(vm) &* 0xA076_1D64_78BD_642F ^ host.slotWord &* 0xE703_7ED1_A0B4_28DB) }
 }
 
 extension InspectPairKey: SlotKey {
-    var slotHash: UInt64 { SlotHash.combine(SlotHash.combine(UInt64(vm), source.slotHash), destination.slotHash) }
+    var slotHash: UInt64 {
+        SlotHash.mix(UInt64(vm) &* 0xA076_1D64_78BD_642F ^ source.slotWord &* 0xE703_7ED1_A0B4_28DB
+                     ^ destination.slotWord &* 0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 extension InspectFlowTuple: SlotKey {
     var slotHash: UInt64 {
-        let ports = UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16 | UInt64(proto)
-        return SlotHash.combine(SlotHash.combine(UInt64(vm) << 48 ^ ports, source.slotHash), destination.slotHash)
+        let ports = UInt64(vm) << 40 | UInt64(sourcePort) << 24 | UInt64(destinationPort) << 8 | UInt64(proto)
+        return SlotHash.mix(ports &* 0xA076_1D64_78BD_642F ^ source.slotWord &* 0xE703_7ED1_A0B4_28DB
+                            ^ destination.slotWord &* 0x9E37_79B9_7F4A_7C15)
     }
 }

@@ -64,8 +64,9 @@ public struct FlowTuple: Hashable, Sendable, SlotKey {
     /// The tuple's fields mixed into 64 bits.
     var mixed: UInt64 {
         let ports = UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16 | UInt64(proto) << 1 | (isIPv4 ? 1 : 0)
-        return SlotHash.combine(SlotHash.combine(SlotHash.combine(ports, sourceLow ^ sourceHigh &* 0x9E37_79B9_7F4A_7C15),
-                                                 destinationLow), destinationHigh)
+        return SlotHash.mix(ports &* 0xA076_1D64_78BD_642F ^ sourceLow &* 0xE703_7ED1_A0B4_28DB
+                            ^ sourceHigh &* 0x8EBC_6AF0_9C88_C6E3 ^ destinationLow &* 0x9E37_79B9_7F4A_7C15
+                            ^ destinationHigh &* 0xD6E8_FEB8_6659_FD93)
     }
 
     /// The same flow seen from the other side.
