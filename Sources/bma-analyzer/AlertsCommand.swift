@@ -8,32 +8,34 @@ struct AlertsCommand: ParsableCommand {
     @Option(name: .customLong("store"), help: "Store directory (an existing store; never created).")
     var directory = "/var/lib/bma-analyzer"
 
-    @Option(help: "Only this VM (as alerts name it: vm<ID> or its name).")
+    @Option(help: "Only this VM: its id (101), vm101, or its name.")
     var vm: String?
 
-    @Option(help: "From (Unix seconds, RFC 3339, or -15m / -2h / -1d).")
+    @Option(parsing: .unconditional, help: "From: Unix seconds, 2026-12-01T10:00Z, -15m, -2h, -1d, today, yesterday.")
     var since: String?
 
     @Flag(help: "EVE JSON lines.")
     var json = false
 
     func run() throws {
-        let sinceNs = try since.map { s in
-            guard let v = TimeArgument.nanoseconds(s) else { throw ValidationError("--since '\(s)': not a time") }
-            return v
-        }
+        let sinceNs = try since.map { s throws(AnalyzerFailure) in try TimeArgument.parse(s, option: "--since") }
+        try ExistingStore.require(directory)
+        let selection = try vm.map { v throws(AnalyzerFailure) in try VMSelection.resolve(v, store: directory, requireKnown: false) }
         var config = CaptureStoreConfiguration()
         config.minFreeBytes = 0
-        try ExistingStore.require(directory)
         let store = try CaptureStore(directory: directory, configuration: config)
         defer { store.close() }
-        let alerts = store.alerts(vm: vm, since: sinceNs)
+        // Alerts name a VM by its name when the node knew it, else vm<ID>: ask for both.
+        let alerts = try store.fetchAlerts(since: sinceNs).filter { selection?.alertNames.contains($0.vm) ?? true }
         if json {
             for a in alerts { FileHandle.standardOutput.write(Data(AlertSink.eveLine(a) + [0x0a])) }
             return
         }
         if alerts.isEmpty {
-            print("no alerts")
+            var searched: [String] = []
+            if let selection { searched.append("for VM \(selection.label)") }
+            if let since { searched.append("since \(since)") }
+            print((["no alerts"] + searched).joined(separator: " ") + (searched.isEmpty ? "" : " (store \(directory))"))
             return
         }
         for a in alerts {

@@ -18,7 +18,6 @@ enum ExistingStore {
         } else {
             return
         }
-        FileHandle.standardError.write(Data("bma-analyzer: store \(directory): \(reason)\n".utf8))
-        throw ExitCode(1)
+        throw AnalyzerFailure.notFound("store \(directory): \(reason)")
     }
 }

@@ -21,7 +21,7 @@ struct ImportCommand: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        let node = try AnalyzerNode(configuration: store.configuration())
+        let node = try store.openNode()
         var total = 0
         for path in files {
             let count: Int

@@ -9,13 +9,13 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .customLong("store"), help: "Store directory (an existing store; never created).")
     var directory = "/var/lib/bma-analyzer"
 
-    @Option(help: "VM id.")
-    var vm: UInt32?
+    @Option(help: "Only this VM: its id (101), vm101, or its name.")
+    var vm: String?
 
-    @Option(help: "From (Unix seconds, RFC 3339, or -15m / -2h / -1d).")
+    @Option(parsing: .unconditional, help: "From: Unix seconds, 2026-12-01T10:00Z, -15m, -2h, -1d, today, yesterday.")
     var since: String?
 
-    @Option(help: "Until (same forms).")
+    @Option(parsing: .unconditional, help: "Until (same forms).")
     var until: String?
 
     @Option(help: "One flow, either direction: SRC,DST,PROTO,SPORT,DPORT (PROTO tcp, udp, icmp or a number).")
@@ -28,24 +28,24 @@ struct QueryCommand: ParsableCommand {
     var format = "pcap"
 
     func run() throws {
-        guard format == "pcap" || format == "pcapng" else { throw ValidationError("--format: pcap or pcapng") }
-        let sinceNs = try since.map { s in
-            guard let v = TimeArgument.nanoseconds(s) else { throw ValidationError("--since '\(s)': not a time") }
-            return v
-        }
-        let untilNs = try until.map { s in
-            guard let v = TimeArgument.nanoseconds(s) else { throw ValidationError("--until '\(s)': not a time") }
-            return v
-        }
+        guard format == "pcap" || format == "pcapng" else { throw AnalyzerFailure.usage("--format '\(format)': pcap or pcapng") }
+        let sinceNs = try since.map { s throws(AnalyzerFailure) in try TimeArgument.parse(s, option: "--since") }
+        let untilNs = try until.map { s throws(AnalyzerFailure) in try TimeArgument.parse(s, option: "--until") }
         let key = try flow.map(FlowArgument.parse)
+        try ExistingStore.require(directory)
+        let selection = try vm.map { v throws(AnalyzerFailure) in try VMSelection.resolve(v, store: directory, requireKnown: true) }
         var config = CaptureStoreConfiguration()
         config.minFreeBytes = 0
-        try ExistingStore.require(directory)
         let store = try CaptureStore(directory: directory, configuration: config)
         defer { store.close() }
-        let n = try store.writeQuery(vm: vm, since: sinceNs, until: untilNs, flow: key, to: w,
+        let n = try store.writeQuery(vm: selection?.id, since: sinceNs, until: untilNs, flow: key, to: w,
                                      format: format == "pcap" ? .pcap : .pcapng)
         print("\(n) packets written to \(w)")
+        if n == 0 {
+            let searched = [selection.map { "VM \($0.label)" }, since.map { "since \($0)" }, until.map { "until \($0)" },
+                            flow.map { "flow \($0)" }].compactMap { $0 }
+            print("no stored packet matched " + (searched.isEmpty ? "(the store is empty)" : searched.joined(separator: ", ")) + " in \(directory)")
+        }
     }
 }
 
@@ -53,7 +53,7 @@ enum FlowArgument {
     static func parse(_ text: String) throws -> FlowKey {
         let f = text.split(separator: ",").map(String.init)
         guard f.count == 5, let sp = UInt16(f[3]), let dp = UInt16(f[4]) else {
-            throw ValidationError("--flow '\(text)': expected SRC,DST,PROTO,SPORT,DPORT")
+            throw AnalyzerFailure.usage("--flow '\(text)': expected SRC,DST,PROTO,SPORT,DPORT")
         }
         let proto: UInt8
         switch f[2].lowercased() {
@@ -61,7 +61,7 @@ enum FlowArgument {
         case "udp": proto = 17
         case "icmp": proto = 1
         default:
-            guard let n = UInt8(f[2]) else { throw ValidationError("--flow: '\(f[2])' is not a protocol") }
+            guard let n = UInt8(f[2]) else { throw AnalyzerFailure.usage("--flow: '\(f[2])' is not a protocol (tcp, udp, icmp or a number)") }
             proto = n
         }
         return FlowKey(srcIP: f[0], dstIP: f[1], proto: proto, srcPort: sp, dstPort: dp)

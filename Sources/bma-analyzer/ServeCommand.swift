@@ -64,7 +64,7 @@ struct ServeCommand: ParsableCommand {
                 throw ValidationError("--sensor-keys: \(error)")
             }
         }
-        let node = try AnalyzerNode(configuration: store.configuration())
+        let node = try store.openNode()
         var listenerConfig = MirrorListener.Configuration()
         listenerConfig.host = listen
         listenerConfig.sensors = registry

@@ -6,14 +6,14 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("store"), help: "Store directory (pcapng segments, index.sqlite, eve.json).")
     var directory = "/var/lib/bma-analyzer"
 
-    @Option(help: "Keep at most this many bytes of captures (oldest deleted first); 0 = no limit.")
-    var retentionBytes: UInt64 = 0
+    @Option(help: ArgumentHelp("Keep at most this much of captures (oldest deleted first): bytes or 200G, 512M; 0 = no limit.", valueName: "size"))
+    var retentionBytes = ByteSize(bytes: 0)
 
-    @Option(help: "Keep at least this many bytes free on the store's disk.")
-    var minFreeBytes: UInt64 = 512 << 20
+    @Option(help: ArgumentHelp("Keep at least this much free on the store's disk (bytes or 10G, 512M).", valueName: "size"))
+    var minFreeBytes = ByteSize(bytes: 512 << 20)
 
-    @Option(help: "Start a new segment file after this many bytes.")
-    var rotateBytes: UInt64 = 64 << 20
+    @Option(help: ArgumentHelp("Start a new segment file after this much (bytes or 64M).", valueName: "size"))
+    var rotateBytes = ByteSize(bytes: 64 << 20)
 
     @Option(help: "Start a new segment file after this many seconds.")
     var rotateSeconds: UInt64 = 300
@@ -38,9 +38,9 @@ struct StoreOptions: ParsableArguments {
 
     func configuration() throws -> AnalyzerNode.Configuration {
         var c = AnalyzerNode.Configuration(storeDirectory: directory)
-        c.store.maxTotalBytes = retentionBytes == 0 ? nil : retentionBytes
-        c.store.minFreeBytes = minFreeBytes
-        c.store.maxSegmentBytes = rotateBytes
+        c.store.maxTotalBytes = retentionBytes.bytes == 0 ? nil : retentionBytes.bytes
+        c.store.minFreeBytes = minFreeBytes.bytes
+        c.store.maxSegmentBytes = rotateBytes.bytes
         c.store.maxSegmentSeconds = rotateSeconds
         c.store.packetComments = packetComments
         guard flushInterval > 0, flushInterval <= 3600 else {
@@ -67,5 +67,13 @@ struct StoreOptions: ParsableArguments {
             c.externalModules.append(.init(name: String(parts[0]), command: ["/bin/sh", "-c", String(parts[1])]))
         }
         return c
+    }
+
+    /// The node on this store, with the VM names remembered in it for query and alerts.
+    func openNode() throws -> AnalyzerNode {
+        let c = try configuration()
+        let node = try AnalyzerNode(configuration: c)
+        try StoreVMNames.remember(c.vmNames, in: directory)
+        return node
     }
 }

@@ -18,6 +18,13 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(c.detection.learningSeconds, 86_400)
     }
 
+    func testMetricsListenIsCheckedWhenRead() throws {
+        let base = "uplink: u\nvms: [{name: a, id: 1, devargs: x}]\n"
+        for (listen, expected) in [("localhost:9465", "127.0.0.1:9465"), (":9465", "127.0.0.1:9465"), ("0.0.0.0:9100", "0.0.0.0:9100")] {
+            XCTAssertEqual(try ConfigLoader.parse(base + "metrics: {listen: '\(listen)'}").metricsListen, expected, listen)
+        }
+    }
+
     func testErrorsNameTheField() {
         let cases: [(String, String)] = [
             ("vms: [{name: a, id: 1, devargs: x}]", "uplink"),
@@ -30,6 +37,9 @@ final class ConfigExampleTests: XCTestCase {
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, collectors: [1.2.3]}", "mirror.collectors[0]"),
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, encapsulation: gre}", "mirror.encapsulation"),
             ("uplink: u\nvms: []", "vms"),
+            ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: 'metrics.example:9465'}", "metrics.listen"),
+            ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: '127.0.0.1:99999'}", "metrics.listen"),
+            ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: '9465'}", "metrics.listen"),
             ("- just\n- a list", ""),
             ("{{{", ""),
         ]

@@ -113,8 +113,27 @@ final class AnalyzerCommandTests: IntegrationTestCase {
         XCTAssertEqual(cam1.count + cam2.count, all.count, "every alert names cam1 or cam2")
         XCTAssertTrue(cam1.contains { $0.alert.signature_id == EVEAlert.portScanID })
         XCTAssertTrue(cam2.contains { $0.alert.signature_id == EVEAlert.dnsTunnelID })
-        let nobody = try AnalyzerCommand.analyzerOK(["alerts", "--store", store, "--vm", "cam9"], in: scratch, label: "alerts-none")
-        XCTAssertEqual(nobody.stdout, "no alerts\n")
+        // By id or vm<ID> as well: the store remembers the names import was given.
+        XCTAssertEqual(try alerts(store, ["--vm", "101"], in: scratch).objects.map(\.alert), cam1, "alerts --vm 101")
+        XCTAssertEqual(try alerts(store, ["--vm", "vm102"], in: scratch).objects.map(\.alert), cam2, "alerts --vm vm102")
+        let nobody = try AnalyzerCommand.analyzerOK(["alerts", "--store", store, "--vm", "zebra"], in: scratch, label: "alerts-none")
+        XCTAssertEqual(nobody.stdout, "no alerts for VM zebra (store \(store))\n", "an empty result says what was searched")
+        let typo = try AnalyzerCommand.analyzer(["alerts", "--store", store, "--vm", "cam9"], in: scratch, label: "alerts-typo")
+        XCTAssertEqual(typo.status, .exited(3), typo.description)
+        XCTAssertTrue(typo.stderr.contains("did you mean 'cam1'?"), typo.description)
+        // query takes the name too, and refuses one the store does not know.
+        let byID = try AnalyzerCommand.analyzerOK(["query", "--store", store, "--vm", "101", "-w", scratch.file("by-id.pcap")], in: scratch, label: "query-id")
+        let byName = try AnalyzerCommand.analyzerOK(["query", "--store", store, "--vm", "cam1", "-w", scratch.file("by-name.pcap")], in: scratch, label: "query-name")
+        XCTAssertEqual(AnalyzerCommand.writtenCount(byName), masscan.records.count, byName.description)
+        XCTAssertEqual(AnalyzerCommand.writtenCount(byID), AnalyzerCommand.writtenCount(byName))
+        let unknown = try AnalyzerCommand.analyzer(["query", "--store", store, "--vm", "zebra", "-w", scratch.file("z.pcap")], in: scratch, label: "query-unknown")
+        XCTAssertEqual(unknown.status, .exited(3), unknown.description)
+        XCTAssertTrue(unknown.stderr.contains("no VM named 'zebra'") && unknown.stderr.contains("cam1=101"), unknown.description)
+        // Relative times as separate arguments (--since -1h), and the other forms.
+        for since in ["-1h", "yesterday", "2021-03-11T00:00Z", "2021-03-11"] {
+            XCTAssertNoThrow(try alerts(store, ["--since", since], in: scratch), "--since \(since)")
+        }
+        XCTAssertEqual(try alerts(store, ["--since", "2021-03-01T00:00Z"], in: scratch).objects.count, all.count, "--since without seconds")
         // --since: the scan (2021-03-11) but nothing before; a time after every packet: nothing.
         let later = try alerts(store, ["--since", "2030-01-01T00:00:00Z"], in: scratch).objects
         XCTAssertEqual(later.count, 0, "alerts --since 2030")
@@ -351,7 +370,7 @@ final class AnalyzerCommandTests: IntegrationTestCase {
         for store in [scratch.file("typo/store"), plain, emptyDirectory] {
             for args in [["query", "--store", store, "-w", scratch.file("out.pcap")], ["alerts", "--store", store]] {
                 let r = try AnalyzerCommand.analyzer(args, in: scratch, label: args[0], timeout: 30)
-                XCTAssertEqual(r.status, .exited(1), r.description)
+                XCTAssertEqual(r.status, .exited(3), r.description)
                 XCTAssertFalse(r.crashed, r.description)
                 let message = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
                 XCTAssertTrue(message.hasPrefix("bma-analyzer: store \(store): "), message)
@@ -361,6 +380,28 @@ final class AnalyzerCommandTests: IntegrationTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("typo")), "a store directory was created")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: emptyDirectory), [], "files were created in a directory that is no store")
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("out.pcap")), "an output was written")
+    }
+
+    /// Usage errors exit 2 (as in bmad and bmactl), every error is one line naming what is wrong,
+    /// and a store that cannot be created is named without a Foundation error dump.
+    func testErrorsAreOneLineWithTheSharedExitCodes() throws {
+        let scratch = try makeScratch()
+        let cases: [([String], Int32, [String])] = [
+            (["serve", "--retention-bytes", "200X"], 2, ["200X", "--retention-bytes"]),
+            (["qurey"], 2, ["unknown command 'qurey'", "did you mean 'query'?"]),
+            (["query", "--store", scratch.path, "-w", "x.pcap", "--bogus"], 2, ["--bogus"]),
+            (["alerts", "--store", scratch.path, "--since", "last tuesday"], 2, ["--since 'last tuesday'", "yesterday"]),
+            (["import", "--store", "/proc/bma-nope/store", "--vm", "1", "--rotate-bytes", "64M", "x.pcap"], 1, ["/proc/bma-nope", "No such file or directory"]),
+        ]
+        for (arguments, code, mentions) in cases {
+            let r = try AnalyzerCommand.analyzer(arguments, in: scratch, label: "errors", timeout: 30)
+            XCTAssertEqual(r.status, .exited(code), r.description)
+            let message = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertTrue(message.hasPrefix("bma-analyzer: "), message)
+            XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+            XCTAssertFalse(message.contains("NSCocoaErrorDomain") || message.contains("UserInfo"), message)
+            for text in mentions { XCTAssertTrue(message.contains(text), "'\(text)' in \(message)") }
+        }
     }
 
     func testStatusWithoutANodeExits3() throws {
@@ -422,7 +463,7 @@ final class AnalyzerCommandTests: IntegrationTestCase {
 
         let store = scratch.file("store")
         let started = Date()
-        let r = try AnalyzerCommand.analyzerOK(["import", "--store", store, "--vm", "9", "--retention-bytes", String(limit), path],
+        let r = try AnalyzerCommand.analyzerOK(["import", "--store", store, "--vm", "9", "--retention-bytes", "5M", path],
                                                in: scratch, label: "import-big", timeout: 80)
         print("import of \(frames.count) frames (\(bytes) bytes): \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(r.stdout)")
         XCTAssertTrue(r.stdout.contains("imported \(frames.count) packets"), r.description)

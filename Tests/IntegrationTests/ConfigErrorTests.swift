@@ -70,6 +70,11 @@ final class ConfigErrorTests: IntegrationTestCase {
         try assertRejected(Data(png), mentions: ["configuration"], singleLine: false)
     }
 
+    func testMetricsListenWithAHostNameIsRejectedBeforeEAL() throws {
+        try assertRejected("uplink: net_null0\nmetrics: {listen: 'collector.example:9465'}\n" + Self.vm,
+                           mentions: ["metrics.listen", "collector.example", "IPv4"])
+    }
+
     func testYAMLThatIsNotAMappingIsRejected() throws {
         try assertRejected("- uplink\n- vms\n", mentions: ["mapping"])
     }

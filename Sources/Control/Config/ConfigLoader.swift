@@ -46,7 +46,7 @@ public enum ConfigLoader {
             try cp.rejectUnknown()
         }
         if var m = try r.mapping("metrics") {
-            c.metricsListen = try m.string("listen")
+            c.metricsListen = try m.string("listen").map { l throws(ConfigError) in try MetricsListen.parse(l) }
             try m.rejectUnknown()
         }
         c.workers = try r.list("workers") { f, path throws(ConfigError) in try f.integer(path, in: 0...1023) }.map(UInt32.init)
