@@ -16,7 +16,8 @@ enum StatusText {
         out += "ingest: \(s.ingest_received) datagrams (\(s.ingest_bytes) bytes), \(s.ingest_decoded) decoded\n"
         let drops = s.ingest_drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         out += "ingest drops: \(drops.isEmpty ? "none" : drops.joined(separator: " "))\n"
-        out += "processed: \(s.processed), queued \(s.queued), queue drops \(s.queue_drops)\n"
+        out += "processed: \(s.processed), queued \(s.queued) (\(s.queued_bytes ?? 0) bytes; bounds \(s.queue_capacity ?? 0) packets, "
+            + "\(s.queue_max_bytes ?? 0) bytes), queue drops \(s.queue_drops)\n"
         out += "storage: \(s.storage.directory): \(s.storage.packets) packets, \(s.storage.bytes) bytes in \(s.storage.segments) segments, "
             + "index \(s.storage.index_bytes ?? 0) bytes; \(s.storage.dropped) dropped, \(s.storage.deleted_segments) segments deleted by retention\n"
         out += "stored packets: \(s.storage.packets) received by the store, \(s.storage.written_packets ?? 0) written to segment files "

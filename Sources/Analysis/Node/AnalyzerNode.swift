@@ -14,7 +14,10 @@ public final class AnalyzerNode: @unchecked Sendable {
         public var externalModules: [ExternalModule.Configuration] = []
         /// The group that may read the store (`StoreGroup`); nil = the process's own group.
         public var storeGroup: gid_t?
+        /// The ingest queue's bounds: packets, and bytes (frames plus per-packet overhead); a
+        /// packet that would pass either is dropped and counted (`queue_drops`).
         public var queueCapacity = 65_536
+        public var queueBytes = 64 << 20
         /// The sensor named in storage alerts.
         public var host = ProcessInfo.processInfo.hostName
 
@@ -54,7 +57,7 @@ public final class AnalyzerNode: @unchecked Sendable {
         var sinkConfig = AlertSink.Configuration(evePath: configuration.evePath ?? configuration.storeDirectory + "/eve.json")
         sinkConfig.windowNs = 60_000_000_000
         sink = try AlertSink(configuration: sinkConfig, store: { store.insertAlert($0) })
-        queue = PacketQueue(capacity: configuration.queueCapacity)
+        queue = PacketQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueBytes)
     }
 
     static func now() -> UInt64 {
@@ -180,7 +183,8 @@ public final class AnalyzerNode: @unchecked Sendable {
         let uptime = Double(AnalyzerNode.now() &- startedNs) / 1e9
         return AnalyzerStatus(
             uptime_s: uptime, processed: processed.load(ordering: .relaxed), queue_drops: queue.dropped,
-            queued: queue.count, ingest_received: ingest?.received ?? 0, ingest_decoded: ingest?.decoded ?? 0,
+            queued: queue.count, queued_bytes: UInt64(queue.bytes), queue_capacity: configuration.queueCapacity,
+            queue_max_bytes: UInt64(configuration.queueBytes), ingest_received: ingest?.received ?? 0, ingest_decoded: ingest?.decoded ?? 0,
             ingest_bytes: ingest?.receivedBytes ?? 0,
             ingest_drops: (ingest?.dropped ?? [:]).reduce(into: [:]) { $0[$1.key.rawValue] = $1.value },
             storage: .init(directory: configuration.storeDirectory, segments: s.segments, bytes: s.bytes, packets: s.packets,
@@ -216,6 +220,10 @@ public struct AnalyzerStatus: Codable, Sendable {
     public var processed: UInt64
     public var queue_drops: UInt64
     public var queued: Int
+    /// Bytes the queued packets hold, and the queue's bounds.
+    public var queued_bytes: UInt64?
+    public var queue_capacity: Int?
+    public var queue_max_bytes: UInt64?
     public var ingest_received: UInt64
     public var ingest_decoded: UInt64
     public var ingest_bytes: UInt64
