@@ -38,6 +38,8 @@ let package = Package(
         // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation.
         .target(name: "BMAContract", swiftSettings: optimize),
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
+        // libpcap, for bmad replay to read pcap and pcapng as its net_pcap ports do.
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
         .target(name: "Dataplane", dependencies: ["CDPDK", "BMAContract"], swiftSettings: optimize),
         // What every tool needs to talk to bmad or the analyzer: protocol, socket, client, state files.
         .target(name: "ControlProtocol", dependencies: [
@@ -52,7 +54,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: analysisOptimize),
-        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "PacketCapture"], swiftSettings: optimize),
+        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "CPcap", "PacketCapture"], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
             "BMAContract", "Control", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -17,7 +17,7 @@ enum Replay {
     outgoing traffic: baseline, score, mirror decision, then the uplink. Other frames enter as
     traffic toward the VM. Capture timestamps are the clock, so two replays decide the same.
 
-      --vm NAME=PATH[@MAC]   a VM and its capture (classic pcap, Ethernet); repeat per VM
+      --vm NAME=PATH[@MAC]   a VM and its capture (pcap or pcapng, Ethernet); repeat per VM
       --mirror-out PATH      pcap of every mirrored frame as it was (no encapsulation) with its
                              capture time, in mirror order, pre-trigger and sticky copies included
       --forward-out PATH     pcap of what reached the uplink (default: discarded)
@@ -102,9 +102,7 @@ enum Replay {
         for (n, vm) in vms.enumerated() {
             let records: [PcapRecord]
             do {
-                var reader = try PcapReader(path: vm.path)
-                guard reader.header.linkType == .ethernet else { fail("replay: \(vm.path): link type is not Ethernet", code: 2) }
-                records = try reader.readAll()
+                records = try CaptureFileRecords.read(path: vm.path)
             } catch {
                 fail("replay: \(vm.path): \(error)", code: 2)
             }
