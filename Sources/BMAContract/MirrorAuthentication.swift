@@ -15,19 +15,32 @@ public enum MirrorAuthentication {
     public static let frameBytes = 64
 
     /// The MAC of one copy. `metadata` is the 24 data bytes of BMA's option as sent; `frame` the
-    /// copy (only its first `frameBytes` are read).
-    /// `reserved` is what the option's reserved bytes held (bmad sends 0; the MAC covers them as sent).
+    /// copy (only its first `frameBytes` are read). The message is assembled on the stack.
     public static func mac(key: MirrorKey, vniWord: UInt32, metadata: [UInt8], stream: UInt8, reserved: UInt16 = 0,
-                           sequence: UInt64, frame: some Collection<UInt8>) -> UInt64 {
-        var message: [UInt8] = []
-        message.reserveCapacity(44 + frameBytes)
-        appendBE(vniWord, 4, to: &message)
-        message += metadata
-        message += [key.id, stream, UInt8(reserved >> 8), UInt8(truncatingIfNeeded: reserved)]
-        appendBE(sequence, 8, to: &message)
-        appendBE(UInt64(frame.count), 4, to: &message)
-        message += frame.prefix(frameBytes)
-        return SipHash24.hash(k0: key.k0, k1: key.k1, message)
+                           sequence: UInt64, frame: [UInt8]) -> UInt64 {
+        withUnsafeTemporaryAllocation(byteCount: 44 + frameBytes, alignment: 8) { buffer in
+            var n = 0
+            func put(_ value: UInt64, _ bytes: Int) {
+                for k in (0..<bytes).reversed() {
+                    buffer[n] = UInt8(truncatingIfNeeded: value >> UInt64(8 * k))
+                    n += 1
+                }
+            }
+            put(UInt64(vniWord), 4)
+            for b in metadata.prefix(24) {
+                buffer[n] = b
+                n += 1
+            }
+            put(UInt64(key.id) << 24 | UInt64(stream) << 16 | UInt64(reserved), 4)
+            put(sequence, 8)
+            put(UInt64(frame.count), 4)
+            let take = min(frame.count, frameBytes)
+            frame.withUnsafeBytes { bytes in
+                if take > 0 { (buffer.baseAddress! + n).copyMemory(from: bytes.baseAddress!, byteCount: take) }
+            }
+            n += take
+            return SipHash24.hash(k0: key.k0, k1: key.k1, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
     }
 
     public static func appendBE(_ value: some FixedWidthInteger, _ bytes: Int, to out: inout [UInt8]) {

@@ -29,6 +29,8 @@ struct BaselineStore {
     /// and the VM learns afresh.
     func load(into dataplane: Dataplane, log: (String) -> Void) {
         for (i, vm) in dataplane.setup.vms.enumerated() {
+            // A bmad killed in the middle of a save leaves its temporary file: never read, removed here.
+            _ = try? store.removeLeftovers(of: BaselineStore.fileName(vm.name))
             do {
                 guard let data = try store.read(BaselineStore.fileName(vm.name)) else { continue }
                 let doc = try JSONDecoder().decode(BaselineDocument.self, from: data)
