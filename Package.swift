@@ -59,7 +59,7 @@ let package = Package(
             "BMAContract", "Control", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-analyzer", dependencies: [
-            "Analysis", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Analysis", "ControlProtocol", "Yams", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-scenario", dependencies: [
             "PacketCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),

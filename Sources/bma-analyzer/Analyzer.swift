@@ -26,12 +26,17 @@ struct Analyzer: ParsableCommand {
 
     /// The same exit codes as bmad and bmactl, and one line per error.
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
         if let first = arguments.first, !first.hasPrefix("-"), first != "help", !names.contains(first) {
             let hint = Suggestion.closest(to: first, among: names).map { "did you mean '\($0)'?" }
                 ?? "use one of \(names.joined(separator: ", "))"
             AnalyzerFailure.usage("unknown command '\(first)'; \(hint)").report()
+        }
+        do {
+            arguments = try AnalyzerConfigFile.expand(arguments)
+        } catch {
+            error.report()
         }
         do {
             var command = try parseAsRoot(arguments)

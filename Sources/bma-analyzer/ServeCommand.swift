@@ -11,6 +11,9 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Receive mirrored traffic, store it, inspect it and raise alerts until stopped.")
 
+    @Option(help: ArgumentHelp("YAML configuration whose keys are these options (config/analyzer.example.yaml); options given here override it. Default: /etc/bma/analyzer.yaml when it exists.", valueName: "path"))
+    var config: String?
+
     @OptionGroup var store: StoreOptions
 
     @Option(help: "Address to listen on for Geneve and VXLAN (and the GRE socket's address when IPv4). The default takes only this host's traffic: give the collector address bmad sends to.")
