@@ -47,7 +47,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Print a status line every SECONDS (0 = never).")
     var statusInterval: Double = 10
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics on http://ADDRESS:PORT/metrics (ADDRESS an IPv4 address or localhost); off by default.", valueName: "address:port"))
+    var metricsListen: String?
+
     func run() throws {
+        // First, so that a bad address stops the node before it touches the store.
+        let metrics = try metricsListen.map { listen throws(AnalyzerFailure) in
+            do { return try MetricsServer(listen: listen) } catch { throw .usage("--metrics-listen: \(error)") }
+        }
         let registry: SensorRegistry
         do {
             registry = try SensorRegistry(try sensors.map { text throws(SensorRegistryError) in try SensorRegistry.parse(text) },
@@ -94,7 +101,9 @@ struct ServeCommand: ParsableCommand {
 
         try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let server = try ControlServer(path: socket)
+        if let metricsListen { log("bma-analyzer: Prometheus metrics on http://\(metricsListen)/metrics") }
         installSignalHandlers()
+        let started = Date()
         var last = Date()
         while !stopRequested.load(ordering: .relaxed) {
             server.step(timeoutMs: 100) { request, _ in
@@ -107,6 +116,9 @@ struct ServeCommand: ParsableCommand {
                 default:
                     return .failure(ControlError(.methodNotFound, "unknown method '\(request.method)' (status, alerts)"))
                 }
+            }
+            metrics?.step(now: Date().timeIntervalSince(started)) {
+                AnalyzerMetrics.render(node.status(ingest: ingest(listener, gre)), alerts: node.sink.stats)
             }
             if statusInterval > 0, Date().timeIntervalSince(last) >= statusInterval {
                 log(StatusText.line(node.status(ingest: ingest(listener, gre))))

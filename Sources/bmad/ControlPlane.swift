@@ -54,7 +54,7 @@ final class ControlPlane {
                 metrics = try MetricsServer(listen: listen)
                 log("bmad: Prometheus metrics on http://\(listen.hasPrefix(":") ? "127.0.0.1" + listen : listen)/metrics")
             } catch {
-                throw DataplaneError(error.description)
+                throw DataplaneError("metrics.listen: \(error.description)")
             }
         }
         if !Telemetry.register() { log("bmad: DPDK telemetry commands not registered") }

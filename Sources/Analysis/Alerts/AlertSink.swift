@@ -37,6 +37,8 @@ public final class AlertSink: @unchecked Sendable {
         public var linesWritten = 0
         public var writeErrors = 0
         public var rotations = 0
+        /// Alerts emitted (summaries included), by signature: the analyzer's metrics.
+        public var emittedBySignature: [String: Int] = [:]
         /// The last write error, as text.
         public var lastError: String?
     }
@@ -54,7 +56,7 @@ public final class AlertSink: @unchecked Sendable {
     private var throttle: AlertThrottle
     private let writerLock = NSLock()
     private var writer: EVEWriter?
-    private var writeCounters = (lines: 0, errors: 0, rotations: 0, lastError: String?.none)
+    private var writeCounters = (lines: 0, errors: 0, rotations: 0, lastError: String?.none, bySignature: [String: Int]())
 
     /// Opens (creating or appending to) the EVE file if one is configured; throws if it cannot.
     public init(configuration: Configuration = Configuration(), clock: @escaping @Sendable () -> UInt64 = AlertSink.wallClockNs,
@@ -104,13 +106,15 @@ public final class AlertSink: @unchecked Sendable {
             Statistics(received: counters.received, emitted: counters.emitted, summaries: counters.summaries,
                        folded: counters.folded, rateLimited: counters.rateLimited, evictedKeys: counters.evictedKeys,
                        linesWritten: writeCounters.lines, writeErrors: writeCounters.errors,
-                       rotations: writeCounters.rotations, lastError: writeCounters.lastError)
+                       rotations: writeCounters.rotations, emittedBySignature: writeCounters.bySignature,
+                       lastError: writeCounters.lastError)
         }
     }
 
     private func deliver(_ alerts: [Alert]) {
         guard !alerts.isEmpty else { return }
         writerLock.withLock {
+            for alert in alerts { writeCounters.bySignature[alert.alert.signature, default: 0] += 1 }
             guard let writer else { return }
             for alert in alerts {
                 do {

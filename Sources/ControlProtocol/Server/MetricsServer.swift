@@ -2,31 +2,31 @@
 import Glibc
 #endif
 
-/// A minimal HTTP/1.0 listener for Prometheus scrapes (`GET /metrics`), stepped from the main
+/// A minimal HTTP/1.0 listener for Prometheus scrapes (bmad, bma-analyzer) (`GET /metrics`), stepped from the main
 /// loop: non-blocking, one short response per connection, bounded request size and count.
-final class MetricsServer {
-    struct SetupError: Error, CustomStringConvertible { var description: String }
+public final class MetricsServer {
+    public struct SetupError: Error, CustomStringConvertible { public var description: String }
 
     private let fd: Int32
     private var clients: [(fd: Int32, buffer: [UInt8], since: Double)] = []
     private static let maxClients = 16
     private static let maxRequest = 8192
 
-    /// `listen` is "ADDRESS:PORT" (IPv4); the default address is 127.0.0.1.
-    init(listen: String) throws(SetupError) {
+    /// `listen` is "ADDRESS:PORT" (IPv4 or localhost); the default address is 127.0.0.1.
+    public init(listen: String) throws(SetupError) {
         let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let port = UInt16(parts[1]) else {
-            throw SetupError(description: "metrics.listen: '\(listen)' is not ADDRESS:PORT")
+            throw SetupError(description: "'\(listen)' is not ADDRESS:PORT")
         }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        let host = parts[0].isEmpty ? "127.0.0.1" : String(parts[0])
+        let host = parts[0].isEmpty || parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
-            throw SetupError(description: "metrics.listen: '\(host)' is not an IPv4 address")
+            throw SetupError(description: "'\(host)' is not an IPv4 address (or localhost)")
         }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SetupError(description: "metrics: socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SetupError(description: "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let rc = withUnsafePointer(to: &addr) {
@@ -35,7 +35,7 @@ final class MetricsServer {
         guard rc == 0, Glibc.listen(fd, 16) == 0 else {
             let e = String(cString: strerror(errno))
             close(fd)
-            throw SetupError(description: "metrics: cannot listen on \(host):\(port): \(e)")
+            throw SetupError(description: "cannot listen on \(host):\(port): \(e)")
         }
     }
 
@@ -46,7 +46,7 @@ final class MetricsServer {
 
     /// Accepts, reads and answers without blocking. `render` is called only when a full
     /// `GET /metrics` request arrived.
-    func step(now: Double, render: () -> String) {
+    public func step(now: Double, render: () -> String) {
         while clients.count < MetricsServer.maxClients {
             let c = accept(fd, nil, nil)
             if c < 0 { break }
@@ -66,7 +66,7 @@ final class MetricsServer {
                 if fields.count >= 2 && fields[0] == "GET" && (fields[1] == "/metrics" || fields[1].hasPrefix("/metrics?")) {
                     respond(c.fd, "200 OK", "text/plain; version=0.0.4", render())
                 } else {
-                    respond(c.fd, "404 Not Found", "text/plain", "bmad serves /metrics\n")
+                    respond(c.fd, "404 Not Found", "text/plain", "only /metrics is served here\n")
                 }
                 close(c.fd)
             } else if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
