@@ -88,4 +88,20 @@ struct IngestSensorTests {
         #expect(await IngestWait.until { box.all.count == 1 })
         #expect(box.all.first?.sensor == "local")
     }
+
+    @Test("The GRE socket drops ERSPAN from an address that is no sensor", .enabled(if: IngestWait.isRoot, "needs root (raw sockets)"))
+    func greStrangersAreDropped() async throws {
+        let box = IngestPacketBox()
+        let sensors = try SensorRegistry([try SensorRegistry.parse("far=192.0.2.77")], loopback: false)
+        let capture = GRECapture(configuration: .init(bindAddress: "127.0.0.1", sensors: sensors)) { box.append($0) }
+        try capture.start()
+        defer { capture.stop() }
+        var meta = E.Meta()
+        meta.vmID = 931
+        let gre = E.tunnelPayload(E.build(.init(kind: .erspan2), meta, inner: E.innerFrame()), .erspan2)
+        let sender = try IngestSender(udp: false)
+        for _ in 0..<5 { try sender.send(gre) }
+        #expect(await IngestWait.until { capture.statistics.dropped(.unknownSensor) >= 5 }, "\(capture.statistics)")
+        #expect(box.all.filter { $0.vmID == 931 }.isEmpty)
+    }
 }
