@@ -37,7 +37,7 @@ final class MirrorEncapsulationTests: IntegrationTestCase {
     }
 
     /// The VM's capture: the SYNs, 1 ms apart, microsecond timestamps.
-    private func vmCapture(in scratch: ScratchDirectory) throws -> (path: String, frames: [[UInt8]], times: [UInt64]) {
+    func vmCapture(in scratch: ScratchDirectory) throws -> (path: String, frames: [[UInt8]], times: [UInt64]) {
         let frames = Self.ports.enumerated().map { i, port in
             DetectionFrames.tcpSyn(from: Self.vmMAC, to: Self.gateway, Self.vmIP, Self.target,
                                    sourcePort: 40000 + UInt16(i), destinationPort: port, sequence: 0x1000_0000 &+ UInt32(i) &* 7919)
@@ -51,7 +51,7 @@ final class MirrorEncapsulationTests: IntegrationTestCase {
     }
 
     /// Runs bmad until its VM port has been idle 1.5 s, and reads what the mirror port wrote.
-    private func runLive(encapsulation: String, snaplen: Int = 0, capture: String, in scratch: ScratchDirectory, label: String) throws -> LiveRun {
+    func runLive(encapsulation: String, snaplen: Int = 0, capture: String, in scratch: ScratchDirectory, label: String) throws -> LiveRun {
         let bmad = try TestEnvironment.binary("bmad")
         let out = scratch.file("\(label)-mirror.pcap")
         let summaryPath = scratch.file("\(label)-summary.json")
