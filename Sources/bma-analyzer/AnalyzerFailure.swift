@@ -1,11 +1,12 @@
+import ControlProtocol
 import Foundation
 
 /// Why a command stops: printed as one line `bma-analyzer: <message>` on stderr, with the exit
 /// codes bmad and bmactl use (1 runtime failure, 2 usage, 3 not found or unreachable).
 struct AnalyzerFailure: Error {
-    static let runtimeCode: Int32 = 1
-    static let usageCode: Int32 = 2
-    static let notFoundCode: Int32 = 3
+    static let runtimeCode = ToolExitCode.failure
+    static let usageCode = ToolExitCode.usage
+    static let notFoundCode = ToolExitCode.notFound
 
     var message: String
     var exitCode: Int32

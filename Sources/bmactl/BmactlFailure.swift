@@ -1,15 +1,16 @@
 import Control
+import ControlProtocol
 
 /// Why bmactl stops without success; `main` prints `bmactl: <message>` on stderr and exits with
 /// `exitCode`.
 struct BmactlFailure: Error {
     /// The daemon answered with an error.
-    static let daemonCode: Int32 = 1
+    static let daemonCode = ToolExitCode.failure
     /// Bad usage (ArgumentParser's errors, unreadable or invalid input files).
-    static let usageCode: Int32 = 2
+    static let usageCode = ToolExitCode.usage
     /// bmad cannot be reached (no socket, permission, timeout, connection lost), or what was
     /// named does not exist (`not-found`).
-    static let unreachableCode: Int32 = 3
+    static let unreachableCode = ToolExitCode.notFound
 
     var message: String
     var exitCode: Int32

@@ -7,7 +7,7 @@ import Foundation
 
 let version = "0.2.0"
 
-func fail(_ message: String, code: Int32 = 1) -> Never {
+func fail(_ message: String, code: Int32 = ToolExitCode.failure) -> Never {
     FileHandle.standardError.write(Data("bmad: \(message)\n".utf8))
     exit(code)
 }
@@ -33,14 +33,14 @@ do {
     split = try CommandLineSplit(rest)
     options = try Options.parse(split.app)
 } catch {
-    fail(error.description, code: 2)
+    fail(error.description, code: ToolExitCode.usage)
 }
 
 let config: BmadConfig
 do {
     config = try ConfigLoader.load(path: options.configPath!)
 } catch {
-    fail("\(options.configPath!): \(error.description)", code: 2)
+    fail("\(options.configPath!): \(error.description)", code: ToolExitCode.usage)
 }
 
 // Before EAL: a second bmad on this configuration must not touch the first one's ports.
