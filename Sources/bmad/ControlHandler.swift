@@ -132,7 +132,12 @@ final class ControlHandler {
         case .name(let n): index = dataplane.vmIndex(name: n)
         case .id(let id): index = dataplane.vmIndex(id: UInt32(id))
         }
-        guard let index else { throw ControlError(.notFound, "no VM \(ref)") }
+        guard let index else {
+            let names = dataplane.setup.vms.map(\.name)
+            let hint = Suggestion.closest(to: ref.description, among: names).map { "; did you mean '\($0)'?" }
+                ?? " (VMs: \(dataplane.setup.vms.map { "\($0.name)=\($0.id)" }.joined(separator: ", ")))"
+            throw ControlError(.notFound, "no VM \(ref)\(hint)")
+        }
         return index
     }
 

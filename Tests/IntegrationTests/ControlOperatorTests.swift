@@ -30,6 +30,15 @@ final class ControlOperatorTests: ControlTestCase {
             XCTAssertEqual((error as? ControlError)?.code, .invalidParams, "\(error)")
         }
         XCTAssertEqual(try client.call("status")["policies"]?.intValue, 2)
+
+        // A mistyped VM name gets a suggestion; anything else lists the VMs.
+        XCTAssertThrowsError(try client.call("vm.show", params: ["vm": "web2"])) { error in
+            XCTAssertEqual((error as? ControlError)?.code, .notFound, "\(error)")
+            XCTAssertEqual((error as? ControlError)?.message, "no VM web2; did you mean 'web1'?", "\(error)")
+        }
+        XCTAssertThrowsError(try client.call("baseline.freeze", params: ["vm": 999])) { error in
+            XCTAssertEqual((error as? ControlError)?.message, "no VM 999 (VMs: web1=101)", "\(error)")
+        }
     }
 
     func testAForcedMirroringCanBeCancelled() throws {
