@@ -54,7 +54,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: analysisOptimize),
-        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "CPcap", "PacketCapture"], swiftSettings: optimize),
+        .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "CPcap", "PacketCapture",
+                                                .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
             "BMAContract", "Control", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

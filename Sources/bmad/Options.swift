@@ -1,3 +1,6 @@
+import ArgumentParser
+import ControlProtocol
+
 /// Command line of `bmad run` (the default): `bmad [EAL options] -- [options]`.
 struct Options {
     var configPath: String?
@@ -50,33 +53,37 @@ struct Options {
         var description: String { if case .message(let m) = self { return m }; return "" }
     }
 
-    static func parse(_ args: [String]) throws(ParseError) -> Options {
-        var o = Options()
-        var i = 0
-        func value(_ flag: String) throws(ParseError) -> String {
-            i += 1
-            guard i < args.count else { throw .message("\(flag) needs a value") }
-            return args[i]
-        }
-        while i < args.count {
-            let a = args[i]
-            switch a {
-            case "--config": o.configPath = try value(a)
-            case "--summary-json": o.summaryPath = try value(a)
-            case "--exit-when-idle":
-                let v = try value(a)
-                guard let ms = UInt64(v), ms > 0 else { throw .message("--exit-when-idle: '\(v)' is not a positive number of milliseconds") }
-                o.exitWhenIdleMs = ms
-            case "--stats-interval":
-                let v = try value(a)
-                guard let s = Double(v), s > 0, s.isFinite else { throw .message("--stats-interval: '\(v)' is not a positive number of seconds") }
-                o.statsInterval = s
-            case "--quiet": o.quiet = true
-            default: throw .message("unknown option '\(a)' (see bmad --help)")
+    /// bmad's options, parsed by swift-argument-parser like bmactl's and bma-analyzer's.
+    struct Arguments: ParsableArguments {
+        @Option var config: String?
+        @Option var summaryJson: String?
+        @Option var exitWhenIdle: UInt64?
+        @Option var statsInterval: Double?
+        @Flag var quiet = false
+
+        func validate() throws {
+            if config == nil { throw ValidationError("--config PATH is required") }
+            if let ms = exitWhenIdle, ms == 0 { throw ValidationError("--exit-when-idle: '0' is not a positive number of milliseconds") }
+            if let s = statsInterval, !(s > 0 && s.isFinite) {
+                throw ValidationError("--stats-interval: '\(s)' is not a positive number of seconds")
             }
-            i += 1
         }
-        guard o.configPath != nil else { throw .message("--config PATH is required (see bmad --help)") }
-        return o
+    }
+
+    static func parse(_ args: [String]) throws(ParseError) -> Options {
+        // A mistyped option first, with a suggestion (ArgumentParser would report the missing
+        // --config instead).
+        let known = Array(CommandLineSplit.bmadOptions)
+        if let typo = args.first(where: { $0.hasPrefix("--") && !CommandLineSplit.bmadOptions.contains(CommandLineSplit.name($0)) }) {
+            let name = CommandLineSplit.name(typo)
+            let hint = Suggestion.closest(to: name, among: known).map { "; did you mean '\($0)'?" } ?? ""
+            throw .message("unknown option '\(name)'\(hint) (see bmad --help)")
+        }
+        let a: Arguments
+        do { a = try Arguments.parse(args) } catch {
+            throw .message("\(Arguments.message(for: error)) (see bmad --help)")
+        }
+        return Options(configPath: a.config, summaryPath: a.summaryJson, exitWhenIdleMs: a.exitWhenIdle,
+                       statsInterval: a.statsInterval, quiet: a.quiet)
     }
 }

@@ -97,6 +97,18 @@ final class SingleInstanceTests: IntegrationTestCase {
             (["--config", "/etc/bma/bmad.yaml", "--", "-l", "0-3"], ["'--config' is a bmad option", "before '--'"]),
             (["-l", "0-3", "--", "--config", "x.yaml", "--vdev=net_null0"], ["'--vdev' is an EAL (DPDK) option", "after '--'"]),
         ]
+        // bmad's own options, read by swift-argument-parser like the other tools'.
+        for (arguments, mentions) in [
+            (["--", "--confg", "/etc/bma/bmad.yaml"], ["unknown option '--confg'; did you mean '--config'?"]),
+            (["--", "--quiet"], ["--config PATH is required"]),
+            (["--", "--config", "x.yaml", "--stats-interval", "abc"], ["'abc'", "--stats-interval"]),
+            (["--", "--config", scratch.file("none.yaml")], ["\(scratch.file("none.yaml")): cannot read the configuration file: no such file"]),
+        ] {
+            let child = try ChildProcess(name: "bmad", executable: bmad, arguments: arguments, directory: scratch.path)
+            XCTAssertEqual(try child.waitForExit(timeout: 10), .exited(2), "\(arguments): \(child.stderr)")
+            XCTAssertEqual(child.stderr.split(separator: "\n").count, 1, "\(arguments): \(child.stderr)")
+            for text in mentions { XCTAssertTrue(child.stderr.contains(text), "\(arguments): '\(text)' in \(child.stderr)") }
+        }
         for (arguments, mentions) in cases {
             let child = try ChildProcess(name: "bmad", executable: bmad, arguments: arguments, directory: scratch.path)
             XCTAssertEqual(try child.waitForExit(timeout: 10), .exited(2), "\(arguments): \(child.stderr)")

@@ -6,11 +6,14 @@ import Yams
 public enum ConfigLoader {
     /// `requirePorts: false` reads only the settings (for `bmad replay`, which makes its own ports).
     public static func load(path: String, requirePorts: Bool = true) throws(ConfigError) -> BmadConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(field: "", "cannot read configuration file \(path): \(error.localizedDescription)")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            throw ConfigError(field: "", "cannot read the configuration file: "
+                              + (!exists ? "no such file" : isDirectory.boolValue ? "a directory" : "permission denied"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(field: "", "the configuration file is not UTF-8 text")
         }
         return try parse(text, requirePorts: requirePorts)
     }
