@@ -18,6 +18,8 @@ public enum PortCounter: Int, CaseIterable, Sendable {
 /// Per-worker counters that belong to no port.
 public enum WorkerCounter: Int, CaseIterable, Sendable {
     case loops, bursts, unknownDestination, broadcastCopies
+    /// Cycles per stage of the packet path, counted with --profile-stages only.
+    case cyclesReceive, cyclesPolicy, cyclesDetect, cyclesDecide, cyclesMirror, cyclesTransmit
 
     public var name: String {
         switch self {
@@ -25,6 +27,12 @@ public enum WorkerCounter: Int, CaseIterable, Sendable {
         case .bursts: "bursts"
         case .unknownDestination: "unknown_destination"
         case .broadcastCopies: "broadcast_copies"
+        case .cyclesReceive: "cycles_receive"
+        case .cyclesPolicy: "cycles_policy"
+        case .cyclesDetect: "cycles_detect"
+        case .cyclesDecide: "cycles_decide"
+        case .cyclesMirror: "cycles_mirror"
+        case .cyclesTransmit: "cycles_transmit"
         }
     }
 }

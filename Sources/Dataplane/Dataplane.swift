@@ -106,7 +106,7 @@ public final class Dataplane {
             workers.append(Worker(index: w, lcore: lcore, rx: assignments[w], portIds: ids,
                                   uplinkIndex: uplinkIndex, mirrorIndex: mirrorIndex, setup: setup, macs: macs,
                                   nsPerCycle: nsPerCycle, encap: encap, mirrorPool: mirrorPool,
-                                  policies: policyTable))
+                                  policies: policyTable, profile: setup.profileStages))
         }
     }
 

@@ -37,6 +37,8 @@ public struct DataplaneSetup: Sendable {
     public var mirror = MirrorSetup()
     /// Records per worker of why each packet was mirrored (replay's --decisions); 0: none.
     public var decisionLogCapacity = 0
+    /// Count cycles per stage of the packet path (a few clock reads per burst).
+    public var profileStages = false
 
     public init(vms: [VM], uplinkDevargs: String, mirrorDevargs: String? = nil) {
         self.vms = vms

@@ -51,6 +51,8 @@ public struct StatsSnapshot: Codable, Sendable {
         public var bursts: UInt64
         public var rx_packets: UInt64
         public var tx_packets: UInt64
+        /// Cycles spent per stage of the packet path (bmad --profile-stages only).
+        public var stage_cycles: [String: UInt64]? = nil
     }
 
     public struct VM: Codable, Sendable {
@@ -179,8 +181,13 @@ extension Dataplane {
                 let v = b.read(l.index(malformed: r))
                 if v > 0 { malformed[String(cString: bma_malformed_name(UInt32(r))), default: 0] &+= v }
             }
-            lcores.append(.init(lcore: w.lcore, worker: w.index, loops: b.read(l.index(.loops)),
-                                bursts: b.read(l.index(.bursts)), rx_packets: rx, tx_packets: tx))
+            var lcore = StatsSnapshot.Lcore(lcore: w.lcore, worker: w.index, loops: b.read(l.index(.loops)),
+                                            bursts: b.read(l.index(.bursts)), rx_packets: rx, tx_packets: tx)
+            if w.profile {
+                let stages: [WorkerCounter] = [.cyclesReceive, .cyclesPolicy, .cyclesDetect, .cyclesDecide, .cyclesMirror, .cyclesTransmit]
+                lcore.stage_cycles = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, b.read(l.index($0))) })
+            }
+            lcores.append(lcore)
         }
         drops["invalid-chain"] = outPorts.reduce(0) { $0 &+ $1.rx_invalid_chains }
         var vms: [StatsSnapshot.VM] = []

@@ -19,9 +19,9 @@ struct VMState {
     var forcedFlowUntil = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
     var anyForcedFlow = false
 
-    init(vm: DataplaneSetup.VM, mirror: MirrorSetup, preTrigger: Int) {
+    init(vm: DataplaneSetup.VM, mirror: MirrorSetup) {
         budget = MirrorBudget(packetsPerSecond: mirror.vmPacketsPerSecond, bytesPerSecond: mirror.vmBytesPerSecond)
-        ring = PreTriggerRing(capacity: preTrigger)
+        ring = PreTriggerRing()
         id = vm.id
         detector.sensitivity = vm.sensitivity
         ownMAC = vm.replayIncoming ? (vm.mac ?? 0) : 0

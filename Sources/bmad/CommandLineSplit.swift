@@ -7,7 +7,7 @@ struct CommandLineSplit {
     var app: [String]
 
     /// bmad's own options (Options.parse), to recognise them before `--`.
-    static let bmadOptions: Set<String> = ["--config", "--summary-json", "--exit-when-idle", "--stats-interval", "--quiet"]
+    static let bmadOptions: Set<String> = ["--config", "--summary-json", "--exit-when-idle", "--stats-interval", "--quiet", "--profile-stages"]
 
     /// DPDK 22.11's EAL options (lib/eal/common/eal_options.h).
     static let ealOptions: Set<String> = [

@@ -8,6 +8,7 @@ struct Options {
     var exitWhenIdleMs: UInt64?
     var statsInterval: Double?
     var quiet = false
+    var profileStages = false
 
     static let help = """
     bmad: the BMA per-host dataplane. Forwards each VM's traffic to the uplink and traffic from the
@@ -39,6 +40,9 @@ struct Options {
                              (the clock starts at launch; for replays and tests)
       --stats-interval SEC   print a line of live counters every SEC seconds
       --quiet                print only errors
+      --profile-stages       count cycles per stage of the packet path (receive, policy, detect,
+                             decide, mirror, transmit) in stats and --summary-json; costs a few
+                             clock reads per burst (for scripts/bench --profile)
       -h, --help             show this help
       --version              show the version
 
@@ -60,6 +64,7 @@ struct Options {
         @Option var exitWhenIdle: UInt64?
         @Option var statsInterval: Double?
         @Flag var quiet = false
+        @Flag var profileStages = false
 
         func validate() throws {
             if config == nil { throw ValidationError("--config PATH is required") }
@@ -84,6 +89,6 @@ struct Options {
             throw .message("\(Arguments.message(for: error)) (see bmad --help)")
         }
         return Options(configPath: a.config, summaryPath: a.summaryJson, exitWhenIdleMs: a.exitWhenIdle,
-                       statsInterval: a.statsInterval, quiet: a.quiet)
+                       statsInterval: a.statsInterval, quiet: a.quiet, profileStages: a.profileStages)
     }
 }

@@ -62,7 +62,9 @@ let runner = Runner(quiet: options.quiet, statsInterval: options.statsInterval,
                     exitWhenIdleMs: options.exitWhenIdleMs, summaryPath: options.summaryPath)
 do {
     let control = ControlPlane(config: config, log: runner.log)
-    let summary = try runner.run(SetupBuilder.setup(config), control: control)
+    var setup = SetupBuilder.setup(config)
+    setup.profileStages = options.profileStages
+    let summary = try runner.run(setup, control: control)
     if !options.quiet { runner.log(StatsReport.table(summary)) }
 } catch {
     EAL.cleanup()

@@ -107,6 +107,7 @@ public struct Baseline {
             + ShortTerm.recentDestinationCapacity * MemoryLayout<FixedTable<UInt8>.Slot>.stride
             + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
             + DetectionContext.memoryBytes
+            + FlowHints.capacity * MemoryLayout<FlowHints.Hint>.stride
     }
 }
 
@@ -123,6 +124,9 @@ public struct ShortTerm {
     public var newHosts = RateMeter()
     /// Time of the last anomaly (0 when none), for pre-trigger.
     public var lastAnomalyNs: UInt64 = 0
+    /// The latest time until which any host is sticky: before it, packets of known flows take
+    /// the full path, which checks `suspects`.
+    public var stickyUntil: UInt64 = 0
 
     public static let recentHostCapacity = 256
     public static let recentDestinationCapacity = 1024
@@ -146,5 +150,6 @@ public struct ShortTerm {
         suspects.removeAll(empty: 0)
         newHosts = RateMeter()
         lastAnomalyNs = 0
+        stickyUntil = 0
     }
 }

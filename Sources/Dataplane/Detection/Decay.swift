@@ -46,6 +46,13 @@ public struct RateMeter: Sendable {
         nowNs <= lastNs ? value : value * Decay.factor(dtNs: nowNs - lastNs, halfLifeNs: halfLifeNs)
     }
 
+    /// Stores `count`, a value this meter will have at `nowNs` (from `at` plus what was added).
+    @inline(__always) public mutating func set(_ count: Double, at nowNs: UInt64) {
+        if startNs == 0 { startNs = nowNs == 0 ? 1 : nowNs }
+        value = count
+        if nowNs > lastNs { lastNs = nowNs }
+    }
+
     /// Adds `amount` at `nowNs` and returns the new count.
     @inline(__always) public mutating func add(_ amount: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
         if startNs == 0 { startNs = nowNs == 0 ? 1 : nowNs }
@@ -99,6 +106,21 @@ public struct DampedStats: Sendable {
         weight += 1
         sum += x
         squares += x * x
+    }
+
+    /// Adds `count` values with this sum and sum of squares, all at `nowNs` (one decay for all).
+    @inline(__always) public mutating func merge(count: Double, sum x: Double, squares x2: Double, at nowNs: UInt64,
+                                                 halfLifeNs: UInt64) {
+        if nowNs > lastNs {
+            let f = Decay.factor(dtNs: nowNs - lastNs, halfLifeNs: halfLifeNs)
+            weight *= f
+            sum *= f
+            squares *= f
+            lastNs = nowNs
+        }
+        weight += count
+        sum += x
+        squares += x2
     }
 
     public var mean: Double { weight > 0 ? sum / weight : 0 }

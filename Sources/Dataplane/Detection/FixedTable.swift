@@ -8,6 +8,9 @@ public struct FixedTable<Value> {
         public var lastNs: UInt64
         public var used: Bool
         public var value: Value
+
+        /// Whether the slot holds this key.
+        @inline(__always) func holds(_ a: UInt64, _ b: UInt64) -> Bool { used && k0 == a && k1 == b }
     }
 
     let slots: UnsafeMutablePointer<Slot>
@@ -73,6 +76,14 @@ public struct FixedTable<Value> {
         inserted = true
         return s
     }
+
+    /// The slot at `index` (a hint from `index(of:)`; check its key before trusting it).
+    @inline(__always) func slot(_ index: UInt32) -> UnsafeMutablePointer<Slot> {
+        slots + (Int(index) & mask)
+    }
+
+    /// Where `slot` sits in the table.
+    @inline(__always) func index(of slot: UnsafeMutablePointer<Slot>) -> Int { slots.distance(to: slot) }
 
     public func forEach(_ body: (Slot) -> Void) {
         for i in 0..<capacity where slots[i].used { body(slots[i]) }

@@ -1,0 +1,48 @@
+import CDPDK
+
+extension Detector {
+    /// Takes a normal (or learning-period) packet into the baseline, inserting what is new (its
+    /// address, and the name and prefix it is known by), and remembers where its entries are for
+    /// the next packets of its flow.
+    @inline(__always)
+    mutating func learn(_ p: UnsafePointer<bma_pkt_t>, service: UInt64, host: (UInt64, UInt64), dest: (UInt64, UInt64),
+                        size: Double, cls: Int, serviceRate: Double, where_: Destination, segment seg: inout Segment) {
+        let t = seg.t
+        var inserted = false
+        let svc = baseline.services.findOrInsert(service, 0, at: t, empty: Baseline.Service(), inserted: &inserted)
+        // A new service starts its rate with this packet and its peak at 1.
+        var rate = serviceRate
+        if inserted {
+            _ = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short)
+            rate = 1
+        }
+        let h = baseline.hosts.findOrInsert(host.0, host.1, at: t, empty: Baseline.Host(), inserted: &inserted)
+        let d = baseline.destinations.findOrInsert(dest.0, dest.1, at: t, empty: Baseline.Destination(), inserted: &inserted)
+        learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, serviceRate: rate, segment: &seg)
+        learnNameAndPrefix(where_, service: service, at: t)
+        hints.remember(p.pointee.flow_hash, service: baseline.services.index(of: svc), host: baseline.hosts.index(of: h),
+                       destination: baseline.destinations.index(of: d))
+    }
+
+    /// Takes a normal packet into entries that hold its keys. VM-wide statistics are collected in
+    /// the segment and applied by `end`.
+    @inline(__always)
+    mutating func learnKnown(service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
+                             host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
+                             destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
+                             size: Double, cls: Int, serviceRate: Double, segment seg: inout Segment) {
+        let t = seg.t
+        svc.pointee.lastNs = t
+        svc.pointee.value.packets &+= 1
+        // Peaks come from normal traffic only, and grow slowly after learning.
+        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: serviceRate, t: t, learning: seg.learning)
+        svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
+        h.pointee.lastNs = t
+        h.pointee.value.packets &+= 1
+        d.pointee.lastNs = t
+        d.pointee.value.packets &+= 1
+        let bucket = size < 64 ? 0 : size < 128 ? 1 : size < 256 ? 2 : size < 512 ? 3 : size < 1024 ? 4 : size < 1518 ? 5 : size < 9000 ? 6 : 7
+        withElement(&baseline.sizeHistogram, bucket, UInt64.self) { $0 &+= 1 }
+        seg.learn(cls, size: size)
+    }
+}

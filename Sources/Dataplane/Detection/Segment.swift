@@ -1,0 +1,110 @@
+import CDPDK
+
+/// Packet counts per protocol class (see `protocolClass`).
+public struct ClassCounts {
+    var counts: (Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0)
+
+    public init() {}
+
+    @inline(__always) mutating func add(_ cls: Int, _ n: Int = 1) {
+        withElement(&counts, cls, Int.self) { $0 &+= n }
+    }
+
+    @inline(__always) func count(_ cls: Int) -> Int { element(counts, cls, Int.self) }
+}
+
+/// A run of one VM's outgoing packets that share one timestamp: a whole burst live (one TSC
+/// read per poll), a single packet in a replay (capture times differ). The VM-wide meters are
+/// updated once for the whole run, so every packet of it is judged against the same VM-wide
+/// rates, and what the run teaches the VM-wide statistics is applied once, at its end.
+public struct Segment {
+    public let t: UInt64
+    public let learning: Bool
+    /// Damped 10 s packet count of the VM (corrected while young) and its share of the threshold.
+    var vmRate: Double = 0
+    var vmRateScore: Double = 0
+    /// Damped count of new hosts (fan-out); slow-path packets that add a host raise it.
+    var fanOut: Double = 0
+    var classRates: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+    var classScores: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+    /// Learned by the run, applied by `Detector.end`.
+    var learned = ClassCounts()
+    var learnedCount = 0
+    var sizeSum: Double = 0
+    var sizeSquares: Double = 0
+
+    init(t: UInt64, learning: Bool) {
+        self.t = t
+        self.learning = learning
+    }
+
+    @inline(__always) func classRate(_ cls: Int) -> Double { element(classRates, cls, Double.self) }
+    @inline(__always) func classScore(_ cls: Int) -> Double { element(classScores, cls, Double.self) }
+
+    /// The VM-wide part of a packet's score: rate, fan-out and its protocol class.
+    @inline(__always) func vmScore(_ cls: Int, _ s: DetectionSettings) -> Double {
+        max(max(vmRateScore, fanOut / s.fanOutLimit), classScore(cls))
+    }
+
+    @inline(__always) mutating func learn(_ cls: Int, size: Double) {
+        learned.add(cls)
+        learnedCount &+= 1
+        sizeSum += size
+        sizeSquares += size * size
+    }
+}
+
+extension Detector {
+    /// Starts a segment of `packets` outgoing packets at `t` carrying `bytes` (sizes as
+    /// `packetSize`), with `classes` their protocol classes: updates every VM-wide meter once.
+    @inline(__always)
+    public mutating func begin(at t: UInt64, packets: Int, bytes: Double, classes: ClassCounts,
+                               settings s: DetectionSettings) -> Segment {
+        if baseline.firstNs == 0 { baseline.firstNs = t == 0 ? 1 : t }
+        var seg = Segment(t: t, learning: t &- baseline.firstNs < s.learningNs || t < baseline.firstNs)
+        let n = Double(packets)
+        let raw = baseline.packetRates.1.add(n, at: t, halfLifeNs: HalfLife.tenSeconds, paired: &baseline.byteRates.1, bytes)
+        seg.vmRate = baseline.packetRates.1.settled(raw, at: t, halfLifeNs: HalfLife.tenSeconds)
+        _ = baseline.packetRates.0.add(n, at: t, halfLifeNs: HalfLife.oneSecond, paired: &baseline.byteRates.0, bytes)
+        _ = baseline.packetRates.2.add(n, at: t, halfLifeNs: HalfLife.oneMinute, paired: &baseline.byteRates.2, bytes)
+        _ = baseline.packetRates.3.add(n, at: t, halfLifeNs: HalfLife.tenMinutes, paired: &baseline.byteRates.3, bytes)
+        seg.vmRateScore = seg.vmRate / (s.rateFactor * baseline.peak10 + s.rateFloor)
+        for cls in 0..<5 {
+            let k = classes.count(cls)
+            if k == 0 { continue }
+            let rate = withElement(&baseline.classRates, cls, RateMeter.self) {
+                $0.settled($0.add(Double(k), at: t, halfLifeNs: HalfLife.short), at: t, halfLifeNs: HalfLife.short)
+            }
+            let peak = element(baseline.classPeaks, cls, Double.self)
+            withElement(&seg.classRates, cls, Double.self) { $0 = rate }
+            withElement(&seg.classScores, cls, Double.self) { $0 = rate / (s.rateFactor * peak + s.rateFloor) }
+        }
+        seg.fanOut = shortTerm.newHosts.at(t, halfLifeNs: HalfLife.short)
+        return seg
+    }
+
+    /// Ends a segment: what its normal packets taught the VM-wide statistics.
+    @inline(__always)
+    public mutating func end(_ seg: inout Segment) {
+        guard seg.learnedCount > 0 else { return }
+        let t = seg.t
+        Detector.raise(&baseline.peak10, &baseline.peak10At, to: seg.vmRate, t: t, learning: seg.learning)
+        for cls in 0..<5 {
+            let k = seg.learned.count(cls)
+            if k == 0 { continue }
+            var peak = element(baseline.classPeaks, cls, Double.self)
+            var at = element(baseline.classPeakAt, cls, UInt64.self)
+            Detector.raise(&peak, &at, to: seg.classRate(cls), t: t, learning: seg.learning)
+            withElement(&baseline.classPeaks, cls, Double.self) { $0 = peak }
+            withElement(&baseline.classPeakAt, cls, UInt64.self) { $0 = at }
+            withElement(&baseline.classPackets, cls, UInt64.self) { $0 &+= UInt64(k) }
+        }
+        baseline.size.merge(count: Double(seg.learnedCount), sum: seg.sizeSum, squares: seg.sizeSquares,
+                            at: t, halfLifeNs: HalfLife.size)
+        baseline.learnedPackets &+= UInt64(seg.learnedCount)
+        seg.learnedCount = 0
+        seg.learned = ClassCounts()
+        seg.sizeSum = 0
+        seg.sizeSquares = 0
+    }
+}
