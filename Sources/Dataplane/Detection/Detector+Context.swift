@@ -15,8 +15,10 @@ extension Detector {
         var prefixKnown: Bool
     }
 
+    // `mutating` although it changes nothing: called from a mutating judgement, a non-mutating
+    // method gets a copy of the whole detector (about 1.2 kB) per call.
     @inline(__always)
-    func destination(_ p: UnsafePointer<bma_pkt_t>, host: (UInt64, UInt64), at t: UInt64, settings s: DetectionSettings) -> Destination {
+    mutating func destination(_ p: UnsafePointer<bma_pkt_t>, host: (UInt64, UInt64), at t: UInt64, settings s: DetectionSettings) -> Destination {
         let l3 = p.pointee.l3
         let ip = l3 == UInt8(BMA_L3_IPV4) || l3 == UInt8(BMA_L3_IPV6)
         var d = Destination(host: host, name: nil, prefix: (0, 0), known: baseline.hosts.find(host.0, host.1) != nil, prefixKnown: false)
@@ -34,7 +36,7 @@ extension Detector {
 
     /// Whether the (destination, service) pair is known by address or by name.
     @inline(__always)
-    func knownPair(_ d: Destination, _ dest: (UInt64, UInt64), service: UInt64) -> Bool {
+    mutating func knownPair(_ d: Destination, _ dest: (UInt64, UInt64), service: UInt64) -> Bool {
         if baseline.destinations.find(dest.0, dest.1) != nil { return true }
         guard let n = d.name else { return false }
         let k = Detector.destinationKey(n, service)
@@ -79,7 +81,7 @@ extension Detector {
     /// neighbour advertisements) follow what the VM receives, so what it received lately (a 10 s
     /// damped count, judged with the same factor as a learned peak) is allowed on top of it.
     @inline(__always)
-    func answerAllowance(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64) -> Double {
+    mutating func answerAllowance(_ p: UnsafePointer<bma_pkt_t>, at t: UInt64) -> Double {
         Housekeeping.isAnswer(p) ? context.incoming.count(at: t) : 0
     }
 }

@@ -72,9 +72,8 @@ public struct Detector {
         let service = serviceKey(p)
         let host = Detector.hostKey(p)
         let dest = Detector.destinationKey(host, service)
-        let hint = hints.hint(p.pointee.flow_hash)
         // Housekeeping is judged by rate with an allowance for answers: the full path.
-        if hint.pointee.tag == p.pointee.flow_hash | 1 && p.pointee.housekeeping == 0 {
+        if p.pointee.housekeeping == 0, let hint = hints.hint(p.pointee.flow_hash) {
             let svc = baseline.services.slot(hint.pointee.service)
             let h = baseline.hosts.slot(hint.pointee.host)
             let d = baseline.destinations.slot(hint.pointee.destination)
