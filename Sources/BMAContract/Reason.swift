@@ -22,6 +22,9 @@ public struct Reason: OptionSet, Sendable, Hashable, Codable {
     /// Novelty alone (new service, new destination): what probation may turn into a habit.
     @inlinable public static var novelty: Reason { Reason(rawValue: Reason.newDestination.rawValue | Reason.newService.rawValue) }
 
+    /// How many reasons there are (`all.count`, as a constant for the packet path's counter layout).
+    @inlinable public static var count: Int { 7 }
+
     /// Every reason with its name, lowest bit first (bit i is `all[i]`).
     public static let all: [(Reason, String)] = [
         (.newDestination, "new-destination"), (.newService, "new-service"), (.fanOut, "fan-out"),

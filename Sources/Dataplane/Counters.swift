@@ -65,7 +65,7 @@ public enum VMCounter: Int, CaseIterable, Sendable {
         }
     }
 
-    static var width: Int { VMCounter.reasonFirst.rawValue + Reason.all.count }
+    @inline(__always) static var width: Int { VMCounter.reasonFirst.rawValue + Reason.count }
 }
 
 /// Mirror-port counters of one worker (bma_mirror_stats_t, in that order).

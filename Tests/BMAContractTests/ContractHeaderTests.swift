@@ -77,6 +77,7 @@ struct ContractHeaderTests {
         #expect(MirrorEncapsulation(name: "gre") == nil)
         #expect(MirrorEncapsulation.choices == "none, vxlan, geneve or erspan2")
         #expect(Set(Reason.all.map(\.1)).count == Reason.all.count)
+        #expect(Reason.all.count == Reason.count)
         for (bit, (reason, name)) in Reason.all.enumerated() {
             #expect(reason.rawValue == 1 << UInt32(bit))
             #expect(Reason.named(name) == reason)

@@ -137,5 +137,7 @@ final class MirrorJumboTests: IntegrationTestCase {
         try checkTshark(out, encapsulation: "geneve", snaplen: 0, in: scratch)
         let s = try bmad.summary()
         XCTAssertEqual(s.drops["invalid-chain"], 0)
+        XCTAssertEqual(s.mirror.sent, UInt64(frames.count), "every frame copied once")
+        s.assertConsistent()
     }
 }

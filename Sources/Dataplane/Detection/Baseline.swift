@@ -124,13 +124,38 @@ public struct ShortTerm {
     public var newHosts = RateMeter()
     /// Time of the last anomaly (0 when none), for pre-trigger.
     public var lastAnomalyNs: UInt64 = 0
-    /// The latest time until which any host is sticky: before it, packets of known flows take
-    /// the full path, which checks `suspects`.
+    /// The latest time until which any host is sticky: before it, known flows to a host in
+    /// `suspectBits` take the full path, which checks `suspects`.
     public var stickyUntil: UInt64 = 0
+    /// One bit per suspect host (by `suspectBit`), set since stickiness last lapsed: a clear bit
+    /// spares the lookup in `suspects`; a collision costs it, never a wrong answer.
+    public var suspectBits: UInt64 = 0
 
     public static let recentHostCapacity = 256
     public static let recentDestinationCapacity = 1024
     public static let suspectCapacity = 64
+
+    @inline(__always) static func suspectBit(_ host: (UInt64, UInt64)) -> UInt64 {
+        1 &<< (((host.0 ^ host.1) &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    }
+
+    /// Whether the host is sticky at `t`.
+    @inline(__always) func isSuspect(_ host: (UInt64, UInt64), at t: UInt64) -> Bool {
+        guard stickyUntil >= t, suspectBits & ShortTerm.suspectBit(host) != 0,
+              let sus = suspects.find(host.0, host.1) else { return false }
+        return sus.pointee.value >= t
+    }
+
+    /// Keeps the host sticky until `until`.
+    @inline(__always) mutating func makeSuspect(_ host: (UInt64, UInt64), at t: UInt64, until: UInt64) {
+        var ins = false
+        let sus = suspects.findOrInsert(host.0, host.1, at: t, empty: 0, inserted: &ins)
+        sus.pointee.lastNs = t
+        sus.pointee.value = until
+        if stickyUntil < t { suspectBits = 0 }
+        suspectBits |= ShortTerm.suspectBit(host)
+        if until > stickyUntil { stickyUntil = until }
+    }
 
     public init() {
         recentHosts = FixedTable(capacity: ShortTerm.recentHostCapacity, empty: RateMeter())
@@ -151,5 +176,6 @@ public struct ShortTerm {
         newHosts = RateMeter()
         lastAnomalyNs = 0
         stickyUntil = 0
+        suspectBits = 0
     }
 }

@@ -101,16 +101,10 @@ extension Detector {
             guard reasons.isStrong else { return v }
             v.trigger = shortTerm.lastAnomalyNs == 0 || t &- shortTerm.lastAnomalyNs > s.stickyNs
             shortTerm.lastAnomalyNs = t
-            if s.stickyNs > 0 {
-                var ins = false
-                let sus = shortTerm.suspects.findOrInsert(host.0, host.1, at: t, empty: 0, inserted: &ins)
-                sus.pointee.lastNs = t
-                sus.pointee.value = t &+ s.stickyNs
-                if sus.pointee.value > shortTerm.stickyUntil { shortTerm.stickyUntil = sus.pointee.value }
-            }
+            if s.stickyNs > 0 { shortTerm.makeSuspect(host, at: t, until: t &+ s.stickyNs) }
             return v
         }
-        if !learning && shortTerm.stickyUntil >= t, let sus = shortTerm.suspects.find(host.0, host.1), sus.pointee.value >= t {
+        if !learning && shortTerm.isSuspect(host, at: t) {
             v.sticky = true
             return v
         }

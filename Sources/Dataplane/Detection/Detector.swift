@@ -78,7 +78,7 @@ public struct Detector {
             let h = baseline.hosts.slot(hint.pointee.host)
             let d = baseline.destinations.slot(hint.pointee.destination)
             if svc.pointee.holds(service, 0) && h.pointee.holds(host.0, host.1) && d.pointee.holds(dest.0, dest.1),
-               let v = judgeKnown(p, service: svc, host: h, destination: d, segment: &seg, settings: s, sensitivity: sens) {
+               let v = judgeKnown(p, hostKey: host, service: svc, host: h, destination: d, segment: &seg, settings: s, sensitivity: sens) {
                 return v
             }
         }
@@ -87,11 +87,11 @@ public struct Detector {
 
     /// A packet whose service, host and (host, service) pair are all learned by address: nothing
     /// novel, so only rates and size can deviate. Returns nil, having changed nothing, when the
-    /// packet may deviate or its host may be sticky: the full path then judges it and names the
+    /// packet may deviate or its host is sticky: the full path then judges it and names the
     /// reasons. The name and prefix entries of the destination are refreshed by the full path
     /// (each new flow's first packet), not here.
     @inline(__always)
-    mutating func judgeKnown(_ p: UnsafePointer<bma_pkt_t>, service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
+    mutating func judgeKnown(_ p: UnsafePointer<bma_pkt_t>, hostKey: (UInt64, UInt64), service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
                              host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
                              destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
                              segment seg: inout Segment, settings s: DetectionSettings, sensitivity sens: Double) -> Verdict? {
@@ -102,7 +102,11 @@ public struct Detector {
         let serviceRate = svc.pointee.value.rate.settled(count, at: t, halfLifeNs: HalfLife.short)
         var score = max(seg.vmScore(cls, s), serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor))
         if svc.pointee.value.packets >= 8 { score = max(score, Detector.sizeScore(size, svc.pointee.value.size, s)) }
-        if !seg.learning && (score * sens >= context.calibration.threshold || shortTerm.stickyUntil >= t) { return nil }
+        if !seg.learning {
+            if score * sens >= context.calibration.threshold { return nil }
+            // While some host is sticky, only that host's packets need the full path.
+            if shortTerm.isSuspect(hostKey, at: t) { return nil }
+        }
         svc.pointee.value.rate.set(count, at: t)
         observe(score * sens, segment: seg, settings: s)
         if !baseline.frozen {

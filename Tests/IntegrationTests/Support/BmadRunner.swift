@@ -217,15 +217,32 @@ struct BmadSummary: Decodable {
         }
     }
 
+    struct VM: Decodable {
+        var name: String
+        var mirrored, mirroredIncoming, mirroredBytes: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case name, mirrored, mirroredIncoming = "mirrored_incoming", mirroredBytes = "mirrored_bytes"
+        }
+    }
+
+    struct Mirror: Decodable {
+        var sent, sentBytes: UInt64
+
+        enum CodingKeys: String, CodingKey { case sent, sentBytes = "sent_bytes" }
+    }
+
     var uptimeSeconds: Double
     var ports: [Port]
     var lcores: [Lcore]
     var drops: [String: UInt64]
     var malformed: [String: UInt64]
     var broadcastCopies: UInt64
+    var vms: [VM]
+    var mirror: Mirror
 
     enum CodingKeys: String, CodingKey {
-        case uptimeSeconds = "uptime_s", ports, lcores, drops, malformed, broadcastCopies = "broadcast_copies"
+        case uptimeSeconds = "uptime_s", ports, lcores, drops, malformed, broadcastCopies = "broadcast_copies", vms, mirror
     }
 
     func port(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Port {
@@ -237,7 +254,8 @@ struct BmadSummary: Decodable {
     }
 
     /// Invariants of every summary: per-queue counters sum to the port totals; per-lcore rx/tx
-    /// sum to the port rx/tx; the tx-full drop equals the ports' tx_full.
+    /// sum to the port rx/tx; the tx-full drop equals the ports' tx_full; the copies the VMs
+    /// count are the copies the mirror queue sent are what the mirror port transmitted.
     func assertConsistent(file: StaticString = #filePath, line: UInt = #line) {
         for p in ports {
             XCTAssertEqual(p.queues.reduce(0) { $0 + $1.rxPackets }, p.rxPackets, "\(p.name): queue rx_packets sum", file: file, line: line)
@@ -249,6 +267,14 @@ struct BmadSummary: Decodable {
         XCTAssertEqual(lcores.reduce(0) { $0 + $1.rxPackets }, ports.reduce(0) { $0 + $1.rxPackets }, "lcore rx_packets sum", file: file, line: line)
         XCTAssertEqual(lcores.reduce(0) { $0 + $1.txPackets }, ports.reduce(0) { $0 + $1.txPackets }, "lcore tx_packets sum", file: file, line: line)
         XCTAssertEqual(drops["tx-full"], ports.reduce(0) { $0 + $1.txFull }, "drops[tx-full] vs ports' tx_full", file: file, line: line)
+        XCTAssertEqual(vms.reduce(0) { $0 + $1.mirrored + $1.mirroredIncoming }, mirror.sent, "VMs' copies vs mirror sent", file: file, line: line)
+        XCTAssertEqual(vms.reduce(0) { $0 + $1.mirroredBytes }, mirror.sentBytes, "VMs' copied bytes vs mirror sent_bytes", file: file, line: line)
+        if let port = ports.first(where: { $0.role == "mirror" }) {
+            XCTAssertEqual(port.txPackets, mirror.sent, "mirror port tx_packets vs mirror sent", file: file, line: line)
+            XCTAssertEqual(port.txBytes, mirror.sentBytes, "mirror port tx_bytes vs mirror sent_bytes", file: file, line: line)
+        } else {
+            XCTAssertEqual(mirror.sent, 0, "copies sent without a mirror port", file: file, line: line)
+        }
     }
 }
 
