@@ -109,7 +109,8 @@ final class HotPathTests: IntegrationTestCase {
             return
         }
         // Detector entry points too, should a future build call them from elsewhere.
-        let detector = dis.functions.keys.filter { $0.hasPrefix("$s9Dataplane8DetectorV8evaluate") || $0.hasPrefix("$s9Dataplane8DetectorV5learn") }
+        let entries = ["8evaluate", "5learn", "10judgeFully", "10judgeKnown"].map { "$s9Dataplane8DetectorV" + $0 }
+        let detector = dis.functions.keys.filter { name in entries.contains { name.hasPrefix($0) } }
         let cold: Set = ["$s9Dataplane6WorkerC5applyyyAA0B7CommandVF"]
         let coldPrefixes = ["$s9Dataplane6WorkerC18resetPolicyBudgets"]
         let walk = dis.walk(from: [root] + detector.sorted()) { name in
