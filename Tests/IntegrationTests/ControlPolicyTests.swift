@@ -278,6 +278,34 @@ final class ControlPolicyTests: ControlTestCase {
         XCTAssertEqual(leaked.count, 0, "frames to the never CIDR 198.51.100.0/24 on the mirror (as pre-trigger copies, flags \(leaked.map(\.flags)))")
     }
 
+    /// A policy's `pre_trigger_packets` overrides the global one for the anomalies it matches:
+    /// the trigger to 203.0.113.0/24 brings exactly its 3 latest packets, not the default 16.
+    func testPolicyPreTriggerPacketsOverridesTheGlobalCount() throws {
+        let scratch = try makeScratch()
+        // Default pre-trigger: up to 16 earlier packets at most 2 s old.
+        let s = try start(vms: 1, detection: ["learning_seconds": "10"], in: scratch)
+        let vmID = Self.vm1, source = "10.0.1.5"
+        _ = try s.client.call("policy.add", params: [
+            "id": 40, "match": ["dst_cidr": "203.0.113.0/24"], "action": ["mirror": "on-anomaly", "pre_trigger_packets": 3],
+        ])
+        func dns(_ i: Int, _ tag: String) -> [UInt8] {
+            ControlFrames.udp(vm: vmID, from: source, to: "10.0.0.2", port: 53, tag: "\(tag) \(i)")
+        }
+        try s.streams[0].send(ControlFrames.timed((0..<64).map { dns($0, "L") }, from: ControlFrames.t0))
+        let trigger = ControlFrames.tcp(vm: vmID, from: source, to: "203.0.113.9", port: 22, sequence: 77)
+        let d = (0..<31).map { dns($0, "D") } + [trigger]
+        try s.streams[0].send(ControlFrames.timed(d, from: ControlFrames.t0 + 100 * ControlFrames.second))
+        try s.bmad.waitForForwarded(s.client, vm: "vm1", 96)
+        let summary = try finish(s)
+
+        let copies = try ControlMirrorCopy.read(s.mirror)
+        XCTAssertTrue(copies.map(\.inner) == Array(d.suffix(4)),
+                      "the 3 packets before the trigger, then the trigger; got \(copies.map { ControlFrameInfo($0.inner)?.description ?? "?" })")
+        XCTAssertEqual(copies.filter { $0.flags & ControlMirrorCopy.preTrigger != 0 }.count, 3, "pre-trigger copies")
+        XCTAssertEqual(copies.last?.policyID, 40, "the trigger's copy names the policy")
+        XCTAssertEqual(vm(summary, "vm1")["pre_trigger"]?.intValue, 3, "summary: pre_trigger")
+    }
+
     // MARK: priorities
 
     /// Overlapping policies: the higher priority decides, whatever the ids; on equal priority the

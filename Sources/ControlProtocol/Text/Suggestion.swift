@@ -1,10 +1,12 @@
 /// "Did you mean": the known word closest to a mistyped one, for every tool's messages.
 public enum Suggestion {
     /// The closest of `candidates` when it is a likely typo (1 edit for words of up to 3
-    /// characters, else 2), nil otherwise.
+    /// characters, else 2), nil otherwise. Of equally close ones, the first in sort order, so the
+    /// answer does not depend on the order the candidates come in (a dictionary's varies by run).
     public static func closest(to word: String, among candidates: [String]) -> String? {
         let limit = word.count <= 3 ? 1 : 2
-        return candidates.map { ($0, distance(word, $0)) }.filter { $0.1 <= limit }.min { $0.1 < $1.1 }?.0
+        return candidates.map { ($0, distance(word, $0)) }.filter { $0.1 <= limit }
+            .min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
     }
 
     /// Levenshtein distance (small words: the simple table is enough).
