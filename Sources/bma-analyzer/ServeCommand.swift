@@ -83,6 +83,10 @@ struct ServeCommand: ParsableCommand {
         listenerConfig.vxlanPort = vxlanPort == 0 ? nil : vxlanPort
         let listener = MirrorListener(configuration: listenerConfig) { node.submit($0) }
         var gre: GRECapture?
+        try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let server = try ControlServer(path: socket)
+        // Before anything starts: a SIGINT right after the ready line must stop cleanly.
+        installSignalHandlers()
         node.start()
         do {
             try listener.start()
@@ -94,15 +98,13 @@ struct ServeCommand: ParsableCommand {
             }
         } catch {
             node.stop()
+            server.close()
             throw error
         }
         let b = listener.binding
         log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))\(authenticator.map { "; authenticated: \($0.sensorsWithKeys.joined(separator: ", "))" } ?? "")")
 
-        try? FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let server = try ControlServer(path: socket)
         if let metricsListen { log("bma-analyzer: Prometheus metrics on http://\(metricsListen)/metrics") }
-        installSignalHandlers()
         let started = Date()
         var last = Date()
         while !stopRequested.load(ordering: .relaxed) {
