@@ -34,11 +34,17 @@ public struct RateMeter: Sendable {
     /// a steady rate the count is only (1 - 2^(-T/h)) of its settled value. The correction is at
     /// most 2x (T >= one half-life), so a brand-new meter never inflates a burst.
     @inline(__always) public func settled(_ count: Double, at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
-        if startNs == 0 || nowNs <= startNs { return count }
+        let f = fill(at: nowNs, halfLifeNs: halfLifeNs)
+        return f == 0 ? count : count / f
+    }
+
+    /// What `settled` divides by at `nowNs`: the share of its settled value a steady rate has
+    /// reached (at least 0.5), or 0 when no correction applies.
+    @inline(__always) public func fill(at nowNs: UInt64, halfLifeNs: UInt64) -> Double {
+        if startNs == 0 || nowNs <= startNs { return 0 }
         // After 16 half-lives the correction is below 2e-5: skip the exponential.
-        if nowNs - startNs >= halfLifeNs &* 16 { return count }
-        let fill = 1 - Decay.exp2Negative(-Double(nowNs - startNs) / Double(halfLifeNs))
-        return count / max(fill, 0.5)
+        if nowNs - startNs >= halfLifeNs &* 16 { return 0 }
+        return max(1 - Decay.exp2Negative(-Double(nowNs - startNs) / Double(halfLifeNs)), 0.5)
     }
 
     /// The count as it stands at `nowNs` (without adding an event).

@@ -18,25 +18,33 @@ extension Detector {
         }
         let h = baseline.hosts.findOrInsert(host.0, host.1, at: t, empty: Baseline.Host(), inserted: &inserted)
         let d = baseline.destinations.findOrInsert(dest.0, dest.1, at: t, empty: Baseline.Destination(), inserted: &inserted)
-        learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, serviceRate: rate, segment: &seg)
+        learnService(svc, size: size, serviceRate: rate, segment: seg)
+        learnKnown(host: h, destination: d, size: size, cls: cls, segment: &seg)
         learnNameAndPrefix(where_, service: service, at: t)
         hints.remember(p.pointee.flow_hash, service: baseline.services.index(of: svc), host: baseline.hosts.index(of: h),
                        destination: baseline.destinations.index(of: d))
     }
 
-    /// Takes a normal packet into entries that hold its keys. VM-wide statistics are collected in
-    /// the segment and applied by `end`.
+    /// Takes a normal packet into its service, now (the full path; the known-flow path gathers
+    /// the same per segment, see `PendingService`).
     @inline(__always)
-    mutating func learnKnown(service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
-                             host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
-                             destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
-                             size: Double, cls: Int, serviceRate: Double, segment seg: inout Segment) {
+    mutating func learnService(_ svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>, size: Double,
+                               serviceRate: Double, segment seg: Segment) {
         let t = seg.t
         svc.pointee.lastNs = t
         svc.pointee.value.packets &+= 1
         // Peaks come from normal traffic only, and grow slowly after learning.
         Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: serviceRate, t: t, learning: seg.learning)
         svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
+    }
+
+    /// Takes a normal packet into its host and (host, service) entries and the size histogram.
+    /// VM-wide statistics are collected in the segment and applied by `end`.
+    @inline(__always)
+    mutating func learnKnown(host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
+                             destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
+                             size: Double, cls: Int, segment seg: inout Segment) {
+        let t = seg.t
         h.pointee.lastNs = t
         h.pointee.value.packets &+= 1
         d.pointee.lastNs = t

@@ -13,6 +13,8 @@ public struct Detector {
     public var hints = FlowHints()
     /// DNS names, prefixes, habits, the calibrated threshold, the incoming rate.
     public var context = DetectionContext()
+    /// Known services a segment reached, written back when it ends.
+    var pending = PendingServices()
     /// Per-VM sensitivity; nil uses the global one.
     public var sensitivity: Double?
 
@@ -23,6 +25,7 @@ public struct Detector {
         shortTerm.deallocate()
         hints.deallocate()
         context.deallocate()
+        pending.deallocate()
     }
 
     public mutating func reset() {
@@ -30,6 +33,7 @@ public struct Detector {
         shortTerm.reset()
         hints.clear()
         context.reset()
+        pending.count = 0
     }
 
     /// Takes `other`'s baseline and sensitivity; short-term state starts afresh.
@@ -39,6 +43,7 @@ public struct Detector {
         context.copyLearned(of: other.context)
         shortTerm.reset()
         hints.clear()
+        pending.count = 0
     }
 
     @inline(__always) static func hostKey(_ p: UnsafePointer<bma_pkt_t>) -> (UInt64, UInt64) {
@@ -82,6 +87,8 @@ public struct Detector {
                 return v
             }
         }
+        // The full path reads and changes services: what is pending goes in first.
+        if pending.count > 0 { flushServices(seg) }
         return judgeFully(p, service: service, host: host, dest: dest, segment: &seg, settings: s, sensitivity: sens)
     }
 
@@ -89,7 +96,8 @@ public struct Detector {
     /// novel, so only rates and size can deviate. Returns nil, having changed nothing, when the
     /// packet may deviate or its host is sticky: the full path then judges it and names the
     /// reasons. The name and prefix entries of the destination are refreshed by the full path
-    /// (each new flow's first packet), not here.
+    /// (each new flow's first packet), not here. The service's part is pending until the
+    /// segment ends (see `PendingService`).
     @inline(__always)
     mutating func judgeKnown(_ p: UnsafePointer<bma_pkt_t>, hostKey: (UInt64, UInt64), service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
                              host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
@@ -98,19 +106,26 @@ public struct Detector {
         let t = seg.t
         let cls = protocolClass(p)
         let size = packetSize(p)
-        let count = svc.pointee.value.rate.at(t, halfLifeNs: HalfLife.short) + 1
-        let serviceRate = svc.pointee.value.rate.settled(count, at: t, halfLifeNs: HalfLife.short)
-        var score = max(seg.vmScore(cls, s), serviceRate / (s.rateFactor * svc.pointee.value.peak + s.rateFloor))
-        if svc.pointee.value.packets >= 8 { score = max(score, Detector.sizeScore(size, svc.pointee.value.size, s)) }
+        let e = pendingService(svc, segment: seg, settings: s)
+        let fill = e.pointee.fill
+        let count = e.pointee.count + 1
+        let serviceRate = fill == 0 ? count : count / fill
+        var score = max(seg.vmScore(cls, s), serviceRate / e.pointee.denominator)
+        if e.pointee.judgesSize { score = max(score, abs(size - e.pointee.mean) / e.pointee.spread / s.sizeDeviations) }
         if !seg.learning {
             if score * sens >= context.calibration.threshold { return nil }
             // While some host is sticky, only that host's packets need the full path.
             if shortTerm.isSuspect(hostKey, at: t) { return nil }
         }
-        svc.pointee.value.rate.set(count, at: t)
+        e.pointee.count = count
+        e.pointee.packets &+= 1
         observe(score * sens, segment: seg, settings: s)
         if !baseline.frozen {
-            learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, serviceRate: serviceRate, segment: &seg)
+            e.pointee.learned &+= 1
+            e.pointee.sizeSum += size
+            e.pointee.sizeSquares += size * size
+            e.pointee.rate = serviceRate
+            learnKnown(host: h, destination: d, size: size, cls: cls, segment: &seg)
         }
         var v = Verdict()
         v.score = score
@@ -127,9 +142,12 @@ public struct Detector {
 
     /// How far a size is from the service's mean, 1 at the threshold.
     @inline(__always) static func sizeScore(_ size: Double, _ st: DampedStats, _ s: DetectionSettings) -> Double {
-        let m = st.mean
-        let spread = max(max(st.std, 0.1 * m), 8) // two-argument max: the variadic one builds an array
-        return abs(size - m) / spread / s.sizeDeviations
+        abs(size - st.mean) / sizeSpread(st) / s.sizeDeviations
+    }
+
+    /// The spread sizes are measured in: the deviation, at least a tenth of the mean and 8 bytes.
+    @inline(__always) static func sizeSpread(_ st: DampedStats) -> Double {
+        max(max(st.std, 0.1 * st.mean), 8) // two-argument max: the variadic one builds an array
     }
 
     /// Raises a learned peak. During learning it is the largest rate seen; afterwards it may grow

@@ -86,6 +86,7 @@ extension Detector {
     /// Ends a segment: what its normal packets taught the VM-wide statistics.
     @inline(__always)
     public mutating func end(_ seg: inout Segment) {
+        if pending.count > 0 { flushServices(seg) }
         guard seg.learnedCount > 0 else { return }
         let t = seg.t
         Detector.raise(&baseline.peak10, &baseline.peak10At, to: seg.vmRate, t: t, learning: seg.learning)
