@@ -54,7 +54,12 @@ typedef struct {
 /* Big-endian loads. memcpy of a constant 4/8 bytes compiles to one unaligned load. */
 HOT uint16_t be16(const uint8_t *p)
 {
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap16(v);
+#endif
+    return v;
 }
 
 HOT uint32_t be32(const uint8_t *p)
@@ -98,14 +103,26 @@ HOT int have(uint32_t need, uint32_t limit, uint32_t len, unsigned why, bma_pkt_
     return need <= len;
 }
 
-/* Housekeeping by UDP port (either side: requests and answers). */
+/* Housekeeping by one UDP port: a switch, so a compare tree rather than a compare per port. */
+HOT uint8_t port_housekeeping(uint16_t port)
+{
+    switch (port) {
+    case 67: case 68: case 546: case 547:
+        return BMA_HK_DHCP;
+    case 1900: case 5353: case 5355:
+        return BMA_HK_DISCOVERY;
+    default:
+        return BMA_HK_NONE;
+    }
+}
+
+/* Housekeeping by UDP port (either side: requests and answers); DHCP wins over discovery. */
 HOT uint8_t udp_housekeeping(uint16_t sp, uint16_t dp)
 {
-    if (sp == 67 || sp == 68 || dp == 67 || dp == 68 || sp == 546 || sp == 547 || dp == 546 || dp == 547)
+    uint8_t a = port_housekeeping(sp), b = port_housekeeping(dp);
+    if (a == BMA_HK_DHCP || b == BMA_HK_DHCP)
         return BMA_HK_DHCP;
-    if (sp == 5353 || dp == 5353 || sp == 1900 || dp == 1900 || sp == 5355 || dp == 5355)
-        return BMA_HK_DISCOVERY;
-    return BMA_HK_NONE;
+    return a | b; /* NONE (0) or DISCOVERY */
 }
 
 /* Housekeeping by ICMP (v4 or v6) type. Other types (redirects, timestamps, ...) are not. */
@@ -408,22 +425,26 @@ void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *o
 
     uint32_t off = 12; /* the current type field */
     uint16_t type = be16(data + off);
-    for (unsigned i = 0; is_vlan_tpid(type); i++) {
-        if (i == VLAN_MAX) {
-            out->malformed = BMA_MAL_VLAN_DEPTH;
-            break;
+    if (__builtin_expect(is_vlan_tpid(type), 0)) {
+        for (unsigned i = 0; is_vlan_tpid(type); i++) {
+            if (i == VLAN_MAX) {
+                out->malformed = BMA_MAL_VLAN_DEPTH;
+                break;
+            }
+            /* TPID, TCI, then the next type field. */
+            if (!have(off + 6, pkt_len, len, BMA_MAL_VLAN_TRUNCATED, out))
+                break;
+            out->vlan_tci[i] = be16(data + off + 2);
+            out->vlan_count = (uint8_t)(i + 1);
+            off += 4;
+            type = be16(data + off);
         }
-        /* TPID, TCI, then the next type field. */
-        if (!have(off + 6, pkt_len, len, BMA_MAL_VLAN_TRUNCATED, out))
-            break;
-        out->vlan_tci[i] = be16(data + off + 2);
-        out->vlan_count = (uint8_t)(i + 1);
-        off += 4;
-        type = be16(data + off);
+        if (is_vlan_tpid(type)) { /* stopped inside the tags */
+            out->ethertype = type;
+            goto done;
+        }
     }
     out->ethertype = type;
-    if (is_vlan_tpid(type)) /* stopped inside the tags */
-        goto done;
     off += 2;
     out->l3_off = (uint16_t)off;
 
