@@ -111,7 +111,7 @@ extension Worker {
                     // The matching policy may override the sensitivity, stickiness and pre-trigger.
                     var ps = s
                     if let st = rule.pointee.stickyNs { ps.stickyNs = st }
-                    let sens = rule.pointee.sensitivity.isNaN ? vmSens : rule.pointee.sensitivity
+                    let sens = rule.pointee.sensitivity ?? vmSens
                     verdicts[q] = state.pointee.detector.judge(p, segment: &seg, settings: ps, sensitivity: sens)
                 } else {
                     verdicts[q] = state.pointee.detector.judge(p, segment: &seg, settings: s, sensitivity: vmSens)

@@ -31,8 +31,8 @@ public struct PolicyRule: Sendable {
     public var directions: UInt8 = 1
 
     public var mode: MirrorMode = .onAnomaly
-    /// NaN = the VM's or the global sensitivity.
-    public var sensitivity: Double = .nan
+    /// nil = the VM's or the global sensitivity.
+    public var sensitivity: Double? = nil
     public var snaplen: UInt16 = 0
     public var encapsulation: UInt8 = UInt8(BMA_ENCAP_DEFAULT)
     /// 0 = no policy rate limit.
