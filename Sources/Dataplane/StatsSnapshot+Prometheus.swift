@@ -1,4 +1,5 @@
 import Foundation
+import CDPDK
 
 /// The counters in Prometheus text exposition format (version 0.0.4).
 extension StatsSnapshot {
@@ -22,8 +23,11 @@ extension StatsSnapshot {
         family("bma_port_link_up", "gauge", "1 when the port's link is up.", ports.map { (port($0), ($0.link_up ?? false) ? 1 : 0) })
         family("bma_drops_total", "counter", "Frames not forwarded, by reason.",
                drops.sorted { $0.key < $1.key }.map { ("reason=\"\($0.key)\"", $0.value) })
+        // Every reason, zeros included (the snapshot lists only those seen): a series that
+        // appears only at its first frame defeats rate() and absent-series alerts.
+        let malformedNames = (1..<Int(BMA_MAL_COUNT)).map { String(cString: bma_malformed_name(UInt32($0))) }
         family("bma_malformed_total", "counter", "Malformed frames (forwarded), by reason.",
-               malformed.sorted { $0.key < $1.key }.map { ("reason=\"\($0.key)\"", $0.value) })
+               malformedNames.sorted().map { ("reason=\"\($0)\"", malformed[$0] ?? 0) })
         let vm = { (v: VM) in "vm=\"\(esc(v.name))\",vm_id=\"\(v.id)\"" }
         family("bma_vm_outgoing_packets_total", "counter", "Packets sent by the VM.", vms.map { (vm($0), $0.outgoing) })
         family("bma_vm_anomalous_packets_total", "counter", "Packets judged anomalous.", vms.map { (vm($0), $0.anomalous) })

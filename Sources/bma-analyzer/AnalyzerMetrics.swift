@@ -18,7 +18,10 @@ enum AnalyzerMetrics {
         one("ingest_received_packets_total", "counter", "Mirror datagrams received.", s.ingest_received)
         one("ingest_received_bytes_total", "counter", "Bytes of mirror datagrams received.", s.ingest_bytes)
         one("ingest_decoded_packets_total", "counter", "Mirror datagrams decoded and queued.", s.ingest_decoded)
-        metric("ingest_dropped_packets_total", "counter", "Mirror datagrams dropped before the queue, by reason.", by("reason", s.ingest_drops))
+        // Every reason, zeros included: a series that appears only at its first drop defeats rate().
+        var drops = Dictionary(uniqueKeysWithValues: MirrorDecodeError.Kind.allCases.map { ($0.rawValue, UInt64(0)) })
+        for (reason, n) in s.ingest_drops { drops[reason] = n }
+        metric("ingest_dropped_packets_total", "counter", "Mirror datagrams dropped before the queue, by reason.", by("reason", drops))
         one("queue_packets", "gauge", "Packets waiting between ingest and processing.", s.queued)
         one("queue_bytes", "gauge", "Bytes the queued packets hold.", s.queued_bytes ?? 0)
         one("queue_capacity_packets", "gauge", "The queue's bound in packets.", s.queue_capacity ?? 0)

@@ -35,6 +35,7 @@ final class AnalyzerMetricsTests: IntegrationTestCase {
         XCTAssertEqual(v["bma_analyzer_ingest_received_packets_total"], Double(2 * n), text)
         XCTAssertEqual(v["bma_analyzer_ingest_decoded_packets_total"], Double(n))
         XCTAssertEqual(v["bma_analyzer_ingest_dropped_packets_total{reason=\"unknownSensor\"}"], Double(n))
+        XCTAssertEqual(v["bma_analyzer_ingest_dropped_packets_total{reason=\"badVersion\"}"], 0, "reasons never seen are there at zero")
         XCTAssertEqual(v["bma_analyzer_queue_dropped_packets_total"], 0)
         XCTAssertGreaterThan(v["bma_analyzer_store_bytes"] ?? 0, 0)
         XCTAssertTrue(v.keys.contains { $0.hasPrefix("bma_analyzer_alerts_total{signature=") }, text)

@@ -36,6 +36,9 @@ final class ObservabilityTests: IntegrationTestCase {
         XCTAssertTrue(metrics.contains("bma_port_rx_packets_total{port=\"cam\",role=\"vm\"} 24022"), metrics)
         XCTAssertTrue(metrics.contains("# TYPE bma_vm_mirror_decisions_total counter"), metrics)
         XCTAssertTrue(metrics.contains("bma_malformed_total{reason=\"ipv4-total-long\"} 14671"), metrics)
+        // Reasons never seen are there at zero, so rate() and alerts work from the start.
+        XCTAssertTrue(metrics.contains("bma_malformed_total{reason=\"ipv4-ihl\"} 0"), metrics)
+        XCTAssertTrue(metrics.contains("bma_malformed_total{reason=\"tcp-offset\"} 0"), metrics)
         let missing = try run("/usr/bin/python3", ["-c", """
             import urllib.request, urllib.error
             try:
