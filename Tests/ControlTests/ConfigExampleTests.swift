@@ -37,6 +37,10 @@ final class ConfigExampleTests: XCTestCase {
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, collectors: [1.2.3]}", "mirror.collectors[0]"),
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, encapsulation: gre}", "mirror.encapsulation"),
             ("uplink: u\nvms: []", "vms"),
+            ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, collectors: [192.0.2.1], budget: {vm_bytes_per_second: 125Q}}",
+             "mirror.budget.vm_bytes_per_second"),
+            ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, collectors: [192.0.2.1], budget: {vm_packets_per_second: 2G}}",
+             "mirror.budget.vm_packets_per_second"),
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: 'metrics.example:9465'}", "metrics.listen"),
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: '127.0.0.1:99999'}", "metrics.listen"),
             ("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmetrics: {listen: '9465'}", "metrics.listen"),
@@ -50,6 +54,15 @@ final class ConfigExampleTests: XCTestCase {
                 XCTAssertFalse(e.message.isEmpty)
             }
         }
+    }
+
+    func testBudgetRatesTakeDecimalPrefixes() throws {
+        let c = try ConfigLoader.parse("uplink: u\nvms: [{name: a, id: 1, devargs: x}]\nmirror: {devargs: m, collectors: [192.0.2.1], "
+            + "budget: {vm_packets_per_second: 10k, vm_bytes_per_second: 125M, total_packets_per_second: 2500, total_bytes_per_second: 1.25G}}")
+        XCTAssertEqual(c.mirror?.vmPacketsPerSecond, 10_000)
+        XCTAssertEqual(c.mirror?.vmBytesPerSecond, 125_000_000)
+        XCTAssertEqual(c.mirror?.totalPacketsPerSecond, 2_500)
+        XCTAssertEqual(c.mirror?.totalBytesPerSecond, 1_250_000_000)
     }
 
     func testMirrorAsPlainDevargs() throws {

@@ -122,10 +122,10 @@ public enum ConfigLoader {
             try a.rejectUnknown()
         }
         if var b = try f.mapping("budget") {
-            m.vmPacketsPerSecond = try b.number("vm_packets_per_second", in: 0...1e9)
-            m.vmBytesPerSecond = try b.number("vm_bytes_per_second", in: 0...1e12)
-            m.totalPacketsPerSecond = try b.number("total_packets_per_second", in: 0...1e9)
-            m.totalBytesPerSecond = try b.number("total_bytes_per_second", in: 0...1e12)
+            m.vmPacketsPerSecond = try b.rate("vm_packets_per_second", in: 0...1e9)
+            m.vmBytesPerSecond = try b.rate("vm_bytes_per_second", in: 0...1e12)
+            m.totalPacketsPerSecond = try b.rate("total_packets_per_second", in: 0...1e9)
+            m.totalBytesPerSecond = try b.rate("total_bytes_per_second", in: 0...1e12)
             try b.rejectUnknown()
         }
         try f.rejectUnknown()

@@ -79,6 +79,25 @@ struct YAMLFields {
         return v
     }
 
+    /// A rate: a number, or one with a decimal prefix as rates are written (k, M, G, T for
+    /// thousands to trillions): 10k packets/s, 125M bytes/s (1 Gbit/s).
+    mutating func rate(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double? {
+        guard let n = node(key) else { return nil }
+        guard case .scalar(let s) = n, let v = YAMLFields.rate(s.string), v.isFinite else {
+            throw ConfigError(field: field(key), "must be a number from \(range.lowerBound) to \(range.upperBound), or one with k, M, G or T (10k, 125M)")
+        }
+        guard range.contains(v) else {
+            throw ConfigError(field: field(key), "\(v) is out of range (\(range.lowerBound)-\(range.upperBound))")
+        }
+        return v
+    }
+
+    static func rate(_ text: String) -> Double? {
+        let scales: [Character: Double] = ["k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12]
+        if let last = text.last, let scale = scales[last], let v = Double(text.dropLast()) { return v * scale }
+        return Double(text)
+    }
+
     /// A nested mapping; with `allowScalar`, a scalar value returns nil (the caller reads it).
     mutating func mapping(_ key: String, allowScalar: Bool = false) throws(ConfigError) -> YAMLFields? {
         guard let n = node(key) else { return nil }
