@@ -1,11 +1,14 @@
 /* libFuzzer target: the mirror encapsulation encoder (Sources/CDPDK/bma_encap.c) and a decoder
- * of what it writes. The input picks the encapsulation, the metadata, the copy and original
- * lengths and the room given (an exact-size buffer); every header written must decode back to
- * what was asked, with a valid IPv4 checksum and lengths that add up. */
+ * of what it writes. The input picks the encapsulation, the metadata, the authentication key id
+ * (0: off), the copy and original lengths and the room given (an exact-size buffer); every
+ * header written must decode back to what was asked, with a valid IPv4 checksum and lengths
+ * that add up, and an authenticated Geneve header must carry the key id in a zeroed option
+ * for bma_auth_seal to fill. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bma_auth.h"
 #include "bma_mirror.h"
 
 static uint32_t take(const uint8_t **d, size_t *n, unsigned bytes)
@@ -61,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m.flow_hash = take(&data, &size, 4);
     m.policy_id = (uint16_t)take(&data, &size, 2);
     m.flags = (uint16_t)take(&data, &size, 2);
+    e.auth_key_id = (uint8_t)take(&data, &size, 1);
     const uint32_t inner = take(&data, &size, 3);
     const uint32_t orig = take(&data, &size, 3);
     const uint32_t cap = take(&data, &size, 1);
@@ -73,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The longest copy the mirror asks for is one the encoder accepts, and one byte more is not. */
     const uint32_t most = bma_encap_max_inner(&e);
     if (want != 0 && e.n_collectors != 0) {
-        uint8_t room[80];
+        uint8_t room[128];
         if (bma_encap_build(&e, &m, most, most, room, sizeof(room)) != want ||
             bma_encap_build(&e, &m, most + 1, most + 1, room, sizeof(room)) != 0)
             abort();
@@ -105,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (e.kind == BMA_ENCAP_GENEVE) {
                 const uint8_t *opt = l4 + 16;
-                if (be16(l4 + 10) != 0x6558 || (l4[8] & 0x3f) != 7 || be16(opt) != BMA_GENEVE_OPT_CLASS ||
+                const uint32_t auth_words = e.auth_key_id ? (4 + BMA_GENEVE_AUTH_DATA_LEN) / 4 : 0;
+                if (be16(l4 + 10) != 0x6558 || (l4[8] & 0x3f) != 7 + auth_words || be16(opt) != BMA_GENEVE_OPT_CLASS ||
                     opt[2] != BMA_GENEVE_OPT_TYPE || (opt[3] & 0x1f) != 6)
                     abort();
                 const uint8_t *d = opt + 4;
@@ -115,6 +120,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
                 if (((d[1] & BMA_MF_TRUNCATED) != 0) != (truncated || (m.flags & BMA_MF_TRUNCATED)))
                     abort();
+                if (e.auth_key_id) {
+                    const uint8_t *a = opt + 4 + 24;
+                    if (be16(a) != BMA_GENEVE_OPT_CLASS || a[2] != BMA_GENEVE_AUTH_OPT_TYPE ||
+                        (a[3] & 0x1f) != BMA_GENEVE_AUTH_DATA_LEN / 4 || a[4] != e.auth_key_id)
+                        abort();
+                    for (unsigned i = 1; i < BMA_GENEVE_AUTH_DATA_LEN; i++)
+                        if (a[4 + i] != 0)
+                            abort(); /* stream, sequence and MAC are bma_auth_seal's */
+                }
             }
             break;
         case BMA_ENCAP_ERSPAN2:
