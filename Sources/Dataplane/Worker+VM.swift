@@ -105,6 +105,12 @@ extension Worker {
                 e &+= 1
             }
             var seg = state.pointee.detector.begin(at: t, packets: e &- j, bytes: bytes, classes: classes, settings: s)
+            if !withPolicies {
+                state.pointee.detector.judge(pkts, outIdx, j..<e, into: verdicts, segment: &seg, settings: s, sensitivity: vmSens)
+                state.pointee.detector.end(&seg)
+                j = e
+                continue
+            }
             for q in j..<e {
                 let p = UnsafePointer(pkts + Int(outIdx[q]))
                 if withPolicies, let rule = outRule[q] {

@@ -70,6 +70,17 @@ public struct Detector {
         return v
     }
 
+    /// Judges the packets `pkts[index[q]]` for q in `range` (a segment, no policy in the way)
+    /// into `verdicts[q]`. One call per segment: the per-packet judgement inlines into the loop.
+    @inline(never)
+    mutating func judge(_ pkts: UnsafePointer<bma_pkt_t>, _ index: UnsafePointer<Int32>, _ range: Range<Int>,
+                        into verdicts: UnsafeMutablePointer<Verdict>, segment seg: inout Segment,
+                        settings s: DetectionSettings, sensitivity sens: Double) {
+        for q in range {
+            verdicts[q] = judge(pkts + Int(index[q]), segment: &seg, settings: s, sensitivity: sens)
+        }
+    }
+
     /// Judges a packet of `seg` (its time is the segment's) and updates the state.
     @inline(__always)
     public mutating func judge(_ p: UnsafePointer<bma_pkt_t>, segment seg: inout Segment, settings s: DetectionSettings,
