@@ -1,0 +1,52 @@
+import Analysis
+
+/// What every page is rendered with: the store, where links go, the time range shown and how to
+/// describe it.
+struct PageContext: Sendable {
+    var store: ConsoleStore
+    var links: ConsoleLinks
+    var range: TimeRange
+    /// The footer: what was read and when.
+    var footer: String
+
+    var rangeText: String { "\(HTML.time(range.since)) – \(HTML.time(range.until)) UTC" }
+
+    /// Alerts of the range, each with the VM id its `vm` field names.
+    func alerts(vm: String? = nil, signature: String? = nil) throws -> [StoredAlert] {
+        try store.alerts(in: range, vm: vm, signature: signature)
+    }
+
+    func vmLink(alertVM name: String) -> String {
+        guard let id = store.vmID(alertVM: name) else { return HTML.escape(name.isEmpty ? "—" : name) }
+        return HTML.link(links.vm(id), name)
+    }
+
+    static func flowText(_ a: Alert) -> String {
+        func end(_ ip: String?, _ port: UInt16?) -> String? {
+            guard let ip else { return nil }
+            return port.map { "\(ip):\($0)" } ?? ip
+        }
+        let ends = [end(a.src_ip, a.src_port), end(a.dest_ip, a.dest_port)].compactMap { $0 }
+        return ends.isEmpty ? "—" : ends.joined(separator: " → ") + (a.proto.map { " \($0)" } ?? "")
+    }
+
+    /// The alerts table of the alerts and VM pages.
+    func alertTable(_ alerts: [StoredAlert], limit: Int = 500) -> String {
+        let shown = alerts.suffix(limit).reversed()
+        var html = HTML.table(
+            ["Time (UTC)", "Severity", "VM", "Signature", "Flow", "#Count", "Packets"],
+            shown.map { s in
+                let a = s.alert
+                let pcap = AlertPackets(s, vmID: store.vmID(alertVM: a.vm)) == nil ? "" : " · " + HTML.link(links.alertPcap(s.id), "pcap")
+                return [HTML.escape(HTML.time(s.timestampNs)), HTML.severity(a.alert.severity), vmLink(alertVM: a.vm),
+                        HTML.link(links.alert(s.id), a.alert.signature), HTML.escape(Self.flowText(a)), HTML.count(a.bma.count),
+                        HTML.link(links.alert(s.id), "flow") + pcap]
+            }, empty: "No alerts in this range.")
+        if alerts.count > limit { html += "<p class=\"note\">The latest \(limit) of \(alerts.count) alerts.</p>" }
+        return html
+    }
+
+    func vmLabel(_ id: UInt32) -> String {
+        store.vmNames[id].map { "\($0) (\(id))" } ?? "vm\(id)"
+    }
+}
