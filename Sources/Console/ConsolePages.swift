@@ -58,9 +58,10 @@ public struct ConsolePages: Sendable {
         let end = until ?? (since == nil ? fallback.until : max(CaptureStoreTime.now(), fallback.until))
         let start = since ?? (until == nil ? fallback.since : (end > TimeRange.day ? end - TimeRange.day : 0))
         guard start <= end else { throw ConsoleError("since is after until") }
+        let range = store.clamped(TimeRange(since: start, until: end))
         var links = ConsoleLinks(isStatic: false)
         links.range = ConsoleFilter(since: r.value("since"), until: r.value("until"))
-        return PageContext(store: store, links: links, range: TimeRange(since: start, until: end),
+        return PageContext(store: store, links: links, range: range,
                            footer: "Store \(storeLabel), read at \(HTML.time(CaptureStoreTime.now())) UTC.")
     }
 

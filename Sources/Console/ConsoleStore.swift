@@ -36,6 +36,16 @@ public struct ConsoleStore: Sendable {
         return TimeRange(since: max(stats.oldestNs ?? dayBefore, dayBefore), until: until)
     }
 
+    /// `range` narrowed to what the store holds of it, so that plots span the packets and not
+    /// decades before the first one; a range outside the store is kept as asked.
+    public func clamped(_ range: TimeRange) -> TimeRange {
+        var r = range
+        let stats = store.stats
+        if let oldest = stats.oldestNs, oldest > r.since, oldest <= r.until { r.since = oldest }
+        if let newest = stats.newestNs, newest + 1_000_000_000 < r.until, newest >= r.since { r.until = newest + 1_000_000_000 }
+        return r
+    }
+
     // MARK: Alerts
 
     /// Alerts in `range`, oldest first; `vm` and `signature` as in the alert's fields.

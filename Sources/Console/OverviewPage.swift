@@ -10,7 +10,7 @@ enum OverviewPage {
         for a in alerts { if let id = c.store.vmID(alertVM: a.alert.vm) { ids.insert(id) } }
         let alertsByVM = Dictionary(grouping: alerts, by: { c.store.vmID(alertVM: $0.alert.vm) })
         let high = alerts.filter { $0.alert.alert.severity == 1 }.count
-        var body = "<p class=\"note\">\(HTML.escape(c.rangeText)). Mirrored packets are what bmad copied to this analyzer: the traffic that deviated from each VM's baseline, and what policies mirror always.</p>"
+        var body = c.rangeBar(action: "/") + "<p class=\"note\">Mirrored packets are what bmad copied to this analyzer: the traffic that deviated from each VM's baseline, and what policies mirror always.</p>"
         body += HTML.cards([("VMs", HTML.count(ids.count)), ("mirrored packets", HTML.count(activity.packets)),
                             ("mirrored bytes", HTML.bytes(activity.vms.values.reduce(0) { $0 + $1.bytes })),
                             ("alerts", HTML.count(alerts.count)), ("high severity", HTML.count(high))])

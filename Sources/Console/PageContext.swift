@@ -46,6 +46,24 @@ struct PageContext: Sendable {
         return html
     }
 
+    /// The live pages' range: quick ranges ending at the store's newest packet (a store of old
+    /// captures is shown at their time) and a form for any other.
+    func rangeBar(action: String) -> String {
+        guard !links.isStatic else { return "<p class=\"note\">\(HTML.escape(rangeText)).</p>" }
+        let stats = store.store.stats
+        let newest = (stats.newestNs ?? CaptureStoreTime.now()) / 1_000_000_000 + 1
+        let oldest = (stats.oldestNs ?? 0) / 1_000_000_000
+        let quick = [("last hour", newest > 3600 ? newest - 3600 : 0), ("last day", newest > 86_400 ? newest - 86_400 : 0),
+                     ("last week", newest > 604_800 ? newest - 604_800 : 0), ("whole store", oldest)]
+            .map { name, since in HTML.link("\(action)?since=\(since)&until=\(newest)", name) }.joined(separator: " · ")
+        return """
+        <form class="filter" method="get" action="\(HTML.escape(action))">\(HTML.escape(rangeText)) · \(quick) ·
+        <label>Since <input name="since" size="16" value="\(HTML.escape(links.range.since ?? ""))" placeholder="-1h"></label>
+        <label>Until <input name="until" size="16" value="\(HTML.escape(links.range.until ?? ""))" placeholder="now"></label>
+        <button type="submit">Show</button></form>
+        """
+    }
+
     func vmLabel(_ id: UInt32) -> String {
         store.vmNames[id].map { "\($0) (\(id))" } ?? "vm\(id)"
     }

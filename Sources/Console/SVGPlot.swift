@@ -52,7 +52,7 @@ enum SVGPlot {
     /// Horizontal bars, largest first as given.
     static func bars(_ items: [(label: String, value: Double, color: String?)], width: Int = 560) -> String {
         let row = 22.0, labelW = 190.0, right = 60.0
-        let h = Int(max(1, Double(items.count)) * row + 8)
+        let h = (items.map(\.value).max() ?? 0) > 0 ? Int(Double(items.count) * row + 8) : 28
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(h)\" width=\"100%\" role=\"img\">"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(h)\" fill=\"#fff\"/>"
         let maxValue = items.map(\.value).max() ?? 0

@@ -14,6 +14,7 @@ public enum StaticReport {
     /// Writes the report into `directory` (created if missing; files of the same names are
     /// replaced). `vm`: only that VM's page and alerts.
     public static func write(store: ConsoleStore, range: TimeRange, vm: UInt32?, to directory: String, storeLabel: String) throws -> Summary {
+        let range = store.clamped(range)
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: directory + "/pcap", withIntermediateDirectories: true)

@@ -12,9 +12,10 @@ enum VMPage {
         let vm = activity.vms[id]
         let names = Set([c.store.vmName(id), "vm\(id)"])
         let alerts = try c.alerts().filter { names.contains($0.alert.vm) }
-        var body = "<p class=\"note\">\(HTML.escape(c.rangeText)). The baseline this VM is judged against lives in bmad on its host: <code>bmactl baseline show \(HTML.escape(c.store.vmName(id)))</code>.</p>"
+        var body = c.rangeBar(action: "/vm/\(id)") + "<p class=\"note\">The baseline this VM is judged against lives in bmad on its host: <code>bmactl baseline show \(HTML.escape(c.store.vmName(id)))</code>.</p>"
         body += HTML.cards([("mirrored packets", HTML.count(vm?.packets ?? 0)), ("mirrored bytes", HTML.bytes(vm?.bytes ?? 0)),
-                            ("alerts", HTML.count(alerts.count)), ("sensors", (vm?.sensors.sorted() ?? []).joined(separator: ", ").ifEmpty("—"))])
+                            ("alerts", HTML.count(alerts.count))])
+        body += "<p>Mirrored by: \(HTML.escape((vm?.sensors.sorted() ?? []).joined(separator: ", ").ifEmpty("—")))</p>"
         if activity.truncated { body += "<p class=\"note\">Only the first \(HTML.count(c.store.packetLimit)) packets of the range were read.</p>" }
         let unit = "packets per \(OverviewPage.bucketText(activity.bucketNs))"
         let reasons = (vm?.reasons ?? [:]).sorted { ($0.value, $1.key) > ($1.value, $0.key) }
