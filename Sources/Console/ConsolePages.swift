@@ -7,6 +7,19 @@ public struct ConsoleRequest: Sendable {
     public init(query: [String: String]) { self.query = query }
 
     func value(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// A query string as forms send it: `+` for a space, then percent-encoding; the first of
+    /// repeated names wins.
+    public static func parseQuery(_ raw: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in raw.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String? { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decode(parts[0]), !name.isEmpty, out[name] == nil else { continue }
+            out[name] = parts.count > 1 ? decode(parts[1]) ?? "" : ""
+        }
+        return out
+    }
 }
 
 /// A page, a pcap or an error, independent of the HTTP server.

@@ -81,9 +81,7 @@ public final class ConsoleServer: Sendable {
 
     /// Renders on NIO's thread pool; a bad request or a store error is a page, never a crash.
     private static func respond(_ request: Request, _ render: @escaping @Sendable (ConsoleRequest) throws -> ConsoleResponse) async throws -> Response {
-        var query: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters where query[String(k)] == nil { query[String(k)] = String(v) }
-        let input = ConsoleRequest(query: query)
+        let input = ConsoleRequest(query: ConsoleRequest.parseQuery(request.uri.query ?? ""))
         let output: ConsoleResponse
         do {
             output = try await NIOThreadPool.singleton.runIfActive { () throws -> ConsoleResponse in

@@ -56,6 +56,7 @@ enum OverviewPage {
 
     static func bucketText(_ ns: UInt64) -> String {
         let s = Double(ns) / 1e9
+        if s < 1 { return "\(max(1, Int((s * 1000).rounded()))) ms" }
         if s < 120 { return "\(Int(s.rounded())) s" }
         if s < 7200 { return "\(Int((s / 60).rounded())) min" }
         return String(format: "%.1f h", s / 3600)

@@ -87,10 +87,11 @@ enum SVGPlot {
         return 10 * p
     }
 
-    /// HH:MM for a range within a day, else MM-DD HH:MM (UTC).
+    /// HH:MM:SS for a range within an hour, HH:MM within a day, else MM-DD HH:MM (UTC).
     static func timeLabel(_ ns: UInt64, spanNs: UInt64) -> String {
         let full = HTML.time(ns)  // 2026-12-01 10:00:05
         let parts = full.split(separator: " ")
+        if spanNs <= 3_600_000_000_000 { return String(parts[1]) }
         let hm = String(parts[1].prefix(5))
         return spanNs <= TimeRange.day ? hm : "\(parts[0].dropFirst(5)) \(hm)"
     }

@@ -9,55 +9,62 @@ import Glibc
 // Helpers of the console tests (ConsoleTests, ConsoleBrowserTests): a store filled the way a
 // collector would see bmad's mirror, and plain HTTP requests to the console.
 
-/// A store holding what bmad mirrored of the masscan scenario (the camera's week with masscan at
-/// day 4, one day of learning): `bmad replay` writes the mirrored frames and its decisions, each
-/// frame is wrapped in Geneve with the BMA option of its decision (reasons, score, flags), as
-/// bmad's mirror port sends them, and `bma-analyzer import` stores and inspects the capture.
+/// A store holding what bmad mirrored of two scenarios: the camera's week with masscan (VM 101,
+/// cam1) and with the iodine DNS tunnel (VM 102, cam2) at day 4, one day of learning. `bmad
+/// replay` writes the mirrored frames and its decisions; each frame is wrapped in Geneve with the
+/// BMA option of its decision (reasons, score, flags), as bmad's mirror port sends them; and
+/// `bma-analyzer import` stores and inspects the capture.
 struct ConsoleStoreFixture {
     static let vmID: UInt32 = 101
     static let vmName = "cam1"
+    static let tunnelVMID: UInt32 = 102
+    static let tunnelVMName = "cam2"
 
     var store: String
-    var scenario: DetectionScenario
-    /// Mirrored packets and, of them, those with each reason.
-    var mirrored: Int
+    /// Mirrored packets of cam1 with each reason.
     var reasons: [String: Int]
-    /// The attack's first and last packet times (ns).
+    /// The masscan attack's first and last packet times (ns).
     var attackSpan: ClosedRange<UInt64>
 
     static func make(in scratch: ScratchDirectory) throws -> ConsoleStoreFixture {
-        let scenario = try AnalyzerScenario.masscan(in: scratch)
-        let decisions = scratch.file("decisions.jsonl")
-        let replay = try DetectionReplay.run([.init(name: vmName, path: scenario.path)], in: scratch, label: "console",
-                                             learning: 86400, decisions: decisions, timeout: 120)
-        let lines = try String(contentsOfFile: decisions, encoding: .utf8).split(separator: "\n")
-        guard lines.count == replay.mirrorRecords.count, !lines.isEmpty else {
-            throw ScratchError(message: "\(lines.count) decisions for \(replay.mirrorRecords.count) mirrored frames")
-        }
+        let masscan = try AnalyzerScenario.masscan(in: scratch)
+        let iodine = try AnalyzerScenario.iodine(in: scratch)
+        var records: [PcapRecord] = []
         var reasons: [String: Int] = [:]
+        for (scenario, name, id) in [(masscan, vmName, vmID), (iodine, tunnelVMName, tunnelVMID)] {
+            let decisions = scratch.file("\(name)-decisions.jsonl")
+            let replay = try DetectionReplay.run([.init(name: name, path: scenario.path)], in: scratch, label: "console-\(name)",
+                                                 learning: 86400, decisions: decisions, timeout: 120)
+            let lines = try String(contentsOfFile: decisions, encoding: .utf8).split(separator: "\n")
+            guard lines.count == replay.mirrorRecords.count, !lines.isEmpty else {
+                throw ScratchError(message: "\(name): \(lines.count) decisions for \(replay.mirrorRecords.count) mirrored frames")
+            }
+            for (record, line) in zip(replay.mirrorRecords, lines) {
+                let d = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+                let names = d["reasons"] as? [String] ?? []
+                if id == vmID { for n in names { reasons[n, default: 0] += 1 } }
+                let bits = names.compactMap(Reason.named).reduce(0) { $0 | $1.rawValue }
+                let kind = d["kind"] as? String
+                var flags: UInt8 = kind == "pre-trigger" ? 0x01 : kind == "sticky" ? 0x02 : 0
+                if d["forced"] as? Bool == true { flags |= 0x08 }
+                let score = UInt32(((d["score"] as? Double) ?? 0) * 1000)
+                let ts = (d["ts_ns"] as? NSNumber)?.uint64Value ?? record.timestampNanoseconds
+                let frame = geneveFrame(record.data, originalLength: record.originalLength, vm: id, flags: flags, reasons: bits,
+                                        scoreMilli: score, timestampNs: ts)
+                records.append(PcapRecord(timestampNanoseconds: ts, data: frame))
+            }
+        }
+        // As one collector receives both hosts' copies: in time order.
+        records.sort { $0.timestampNanoseconds < $1.timestampNanoseconds }
         let geneve = scratch.file("mirror-geneve.pcap")
         let writer = try PcapWriter(path: geneve, resolution: .nanoseconds)
-        for (record, line) in zip(replay.mirrorRecords, lines) {
-            let d = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-            let names = d["reasons"] as? [String] ?? []
-            for n in names { reasons[n, default: 0] += 1 }
-            let bits = names.compactMap(Reason.named).reduce(0) { $0 | $1.rawValue }
-            let kind = d["kind"] as? String
-            var flags: UInt8 = kind == "pre-trigger" ? 0x01 : kind == "sticky" ? 0x02 : 0
-            if d["forced"] as? Bool == true { flags |= 0x08 }
-            let score = UInt32(((d["score"] as? Double) ?? 0) * 1000)
-            let ts = (d["ts_ns"] as? NSNumber)?.uint64Value ?? record.timestampNanoseconds
-            let frame = geneveFrame(record.data, originalLength: record.originalLength, vm: vmID, flags: flags, reasons: bits,
-                                    scoreMilli: score, timestampNs: ts)
-            try writer.write(PcapRecord(timestampNanoseconds: ts, data: frame))
-        }
+        for r in records { try writer.write(r) }
         try writer.close()
         let store = scratch.file("store")
-        try AnalyzerCommand.analyzerOK(["import", "--store", store, "--vm-name", "\(vmID)=\(vmName)", geneve], in: scratch,
-                                       label: "import-geneve", timeout: 120)
-        let attack = scenario.attackIndices.map { scenario.records[$0].timestampNanoseconds }
-        return ConsoleStoreFixture(store: store, scenario: scenario, mirrored: lines.count, reasons: reasons,
-                                   attackSpan: attack.min()!...attack.max()!)
+        try AnalyzerCommand.analyzerOK(["import", "--store", store, "--vm-name", "\(vmID)=\(vmName)", "--vm-name", "\(tunnelVMID)=\(tunnelVMName)",
+                                        geneve], in: scratch, label: "import-geneve", timeout: 120)
+        let attack = masscan.attackIndices.map { masscan.records[$0].timestampNanoseconds }
+        return ConsoleStoreFixture(store: store, reasons: reasons, attackSpan: attack.min()!...attack.max()!)
     }
 
     /// Ethernet/IPv4/UDP 6081/Geneve with the BMA option (README "Mirror wire format").
