@@ -5,7 +5,7 @@ import Foundation
 
 /// `serve`'s web console: where it listens and who may see it.
 struct ConsoleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Serve the web console on http://HOST:PORT/ (or off). An address other than loopback needs --console-password-file.",
+    @Option(help: ArgumentHelp("Serve the web console on http://HOST:PORT/, or off. Default: 127.0.0.1:9467, given up with a warning when taken. An address other than loopback needs --console-password-file.",
                                valueName: "host:port"))
     var consoleListen: String?
 

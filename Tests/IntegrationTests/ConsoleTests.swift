@@ -180,6 +180,25 @@ final class ConsoleTests: IntegrationTestCase {
         let right = try ConsoleHTTP.get(port: port, "/", authorization: "Basic " + Data("analyst:s3cret pass".utf8).base64EncodedString())
         XCTAssertEqual(right.status, 200, right.text)
         XCTAssertTrue(right.text.contains("<h1>Fleet</h1>"))
+
+        // An address asked for must be had: taken, the node does not start (exit 1).
+        let taken = try AnalyzerCommand.analyzer(["serve", "--store", scratch.file("store2"), "--socket", scratch.file("an2.sock"),
+                                                  "--geneve-port", String(try AnalyzerSensorTests.freeUDPPort()), "--vxlan-port", "0",
+                                                  "--console-listen", "127.0.0.1:\(port)"], in: scratch, label: "taken", timeout: 30)
+        XCTAssertEqual(taken.status, .exited(1), taken.description)
+        XCTAssertTrue(taken.stderr.contains("bma-analyzer: --console-listen 127.0.0.1:\(port): cannot serve"), taken.description)
+        XCTAssertFalse(taken.crashed, taken.description)
+
+        // off: no console at all.
+        let off = try ChildProcess(name: "console-off", executable: try TestEnvironment.binary("bma-analyzer"),
+                                   arguments: ["serve", "--store", scratch.file("store3"), "--socket", scratch.file("an3.sock"),
+                                               "--geneve-port", String(try AnalyzerSensorTests.freeUDPPort()), "--vxlan-port", "0",
+                                               "--status-interval", "0", "--console-listen", "off"], directory: scratch.path)
+        defer { _ = off.kill(signal: SIGKILL, grace: 1) }
+        try off.waitForLine(containing: "bma-analyzer: listening on", timeout: 30)
+        XCTAssertFalse(off.stdout.contains("console"), off.stdout)
+        off.signalProcess(SIGINT)
+        XCTAssertEqual(try off.waitForExit(timeout: 20), .exited(0), off.outputTail())
     }
 
     /// No resource from elsewhere: no script, style sheet, image or font by URL.
