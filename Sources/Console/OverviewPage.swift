@@ -4,7 +4,7 @@ import Analysis
 /// over time, alerts by severity, the reasons bmad gave most.
 enum OverviewPage {
     static func render(_ c: PageContext) throws -> String {
-        let activity = try Activity.read(c.store, range: c.range)
+        let activity = try Activity.read(c.store, range: c.range, vm: c.scopeVM)
         let alerts = try c.alerts()
         var ids = Set(activity.vms.keys)
         for a in alerts { if let id = c.store.vmID(alertVM: a.alert.vm) { ids.insert(id) } }

@@ -8,12 +8,17 @@ struct PageContext: Sendable {
     var range: TimeRange
     /// The footer: what was read and when.
     var footer: String
+    /// A report of one VM: every page shows that VM only (and links to no other).
+    var scopeVM: UInt32?
 
     var rangeText: String { "\(HTML.time(range.since)) – \(HTML.time(range.until)) UTC" }
 
     /// Alerts of the range, each with the VM id its `vm` field names.
     func alerts(vm: String? = nil, signature: String? = nil) throws -> [StoredAlert] {
-        try store.alerts(in: range, vm: vm, signature: signature)
+        let all = try store.alerts(in: range, vm: vm, signature: signature)
+        guard let scopeVM else { return all }
+        let names = Set([store.vmName(scopeVM), "vm\(scopeVM)"])
+        return all.filter { names.contains($0.alert.vm) }
     }
 
     func vmLink(alertVM name: String) -> String {
@@ -30,8 +35,11 @@ struct PageContext: Sendable {
         return ends.isEmpty ? "—" : ends.joined(separator: " → ") + (a.proto.map { " \($0)" } ?? "")
     }
 
+    /// The most alerts one table lists (the latest).
+    static let alertRows = 500
+
     /// The alerts table of the alerts and VM pages.
-    func alertTable(_ alerts: [StoredAlert], limit: Int = 500) -> String {
+    func alertTable(_ alerts: [StoredAlert], limit: Int = alertRows) -> String {
         let shown = alerts.suffix(limit).reversed()
         var html = HTML.table(
             ["Time (UTC)", "Severity", "VM", "Signature", "Flow", "#Count", "Packets"],

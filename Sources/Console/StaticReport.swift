@@ -22,18 +22,17 @@ public enum StaticReport {
             throw ConsoleError("\(directory): cannot create: \(error.localizedDescription)")
         }
         let c = PageContext(store: store, links: ConsoleLinks(isStatic: true), range: range,
-                            footer: "Report of store \(storeLabel), \(HTML.time(range.since)) – \(HTML.time(range.until)) UTC, written at \(HTML.time(CaptureStoreTime.now())) UTC.")
+                            footer: "Report of store \(storeLabel), \(HTML.time(range.since)) – \(HTML.time(range.until)) UTC, written at \(HTML.time(CaptureStoreTime.now())) UTC.",
+                            scopeVM: vm)
         var files: [String] = []
         func save(_ name: String, _ bytes: [UInt8]) throws {
             let path = directory + "/" + name
             guard fm.createFile(atPath: path, contents: Data(bytes)) else { throw ConsoleError("\(path): cannot write") }
             files.append(name)
         }
-        var alerts = try c.alerts()
+        let alerts = try c.alerts()
         var vms: [UInt32]
         if let vm {
-            let names = Set([store.vmName(vm), "vm\(vm)"])
-            alerts = alerts.filter { names.contains($0.alert.vm) }
             vms = [vm]
         } else {
             vms = Array(try Activity.read(store, range: range).vms.keys)
@@ -43,7 +42,10 @@ public enum StaticReport {
         try save("index.html", Array(try OverviewPage.render(c).utf8))
         for id in vms { try save("vm-\(id).html", Array(try VMPage.render(c, vm: id).utf8)) }
         try save("alerts.html", Array(try AlertsPage.render(c, filter: ConsoleFilter()).utf8))
-        for a in alerts {
+        // A page for every alert a table lists: the latest of the range, and the latest of each VM.
+        var listed = Set(alerts.suffix(PageContext.alertRows).map(\.id))
+        for (_, of) in Dictionary(grouping: alerts, by: \.alert.vm) { listed.formUnion(of.suffix(PageContext.alertRows).map(\.id)) }
+        for a in alerts where listed.contains(a.id) {
             try save("alert-\(a.id).html", Array(try AlertPage.render(c, alert: a).utf8))
             if let pcap = try AlertPage.pcap(c, alert: a) { try save("pcap/alert-\(a.id).pcap", pcap) }
         }

@@ -111,15 +111,7 @@ final class ConsoleTests: IntegrationTestCase {
         for name in ["index.html", "vm-101.html", "alerts.html", "actions.html"] { XCTAssertTrue(files.contains(name), "\(name) in \(files)") }
         let alertFiles = files.filter { $0.hasPrefix("alert-") && $0.hasSuffix(".html") }
         XCTAssertFalse(alertFiles.isEmpty, "one page per alert: \(files)")
-        // Every relative link of every page names a file of the report.
-        for name in files where name.hasSuffix(".html") {
-            let html = try String(contentsOfFile: "\(out)/\(name)", encoding: .utf8)
-            Self.assertSelfContained(html, name)
-            for link in ConsoleHTTP.links(html) {
-                XCTAssertFalse(link.hasPrefix("/"), "\(name): relative links only, not \(link)")
-                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(link.split(separator: "#").first ?? "")"), "\(name) links to \(link)")
-            }
-        }
+        try Self.assertLinksResolve(in: out)
         let index = try String(contentsOfFile: "\(out)/index.html", encoding: .utf8)
         XCTAssertTrue(index.contains("port-scan") && index.contains("cam1 (101)"), "the fleet page's content")
         let pcaps = try FileManager.default.contentsOfDirectory(atPath: "\(out)/pcap")
@@ -132,6 +124,10 @@ final class ConsoleTests: IntegrationTestCase {
         try AnalyzerCommand.analyzerOK(["report", "--store", fixture.store, "--vm", "cam1", "--since", since, "--until", until, "--out", one],
                                        in: scratch, label: "report-vm")
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(one)/vm-101.html"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(one)/vm-102.html"), "only the VM asked for")
+        let oneIndex = try String(contentsOfFile: "\(one)/index.html", encoding: .utf8)
+        XCTAssertTrue(oneIndex.contains("cam1 (101)") && !oneIndex.contains("cam2"), "the fleet page of one VM shows that VM")
+        try Self.assertLinksResolve(in: one)
         let unknownVM = try AnalyzerCommand.analyzer(["report", "--store", fixture.store, "--vm", "cam9", "--out", one], in: scratch, label: "report-bad-vm")
         XCTAssertEqual(unknownVM.status, .exited(3), unknownVM.description)
         XCTAssertTrue(unknownVM.stderr.contains("did you mean 'cam1'"), unknownVM.description)
@@ -199,6 +195,19 @@ final class ConsoleTests: IntegrationTestCase {
         XCTAssertFalse(off.stdout.contains("console"), off.stdout)
         off.signalProcess(SIGINT)
         XCTAssertEqual(try off.waitForExit(timeout: 20), .exited(0), off.outputTail())
+    }
+
+    /// Every link of every page of a report is relative and names one of its files.
+    static func assertLinksResolve(in directory: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".html") {
+            let html = try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
+            assertSelfContained(html, name, file: file, line: line)
+            for link in ConsoleHTTP.links(html) {
+                XCTAssertFalse(link.hasPrefix("/"), "\(name): relative links only, not \(link)", file: file, line: line)
+                let target = "\(directory)/\(link.split(separator: "#").first ?? "")"
+                XCTAssertTrue(FileManager.default.fileExists(atPath: target), "\(name) links to \(link)", file: file, line: line)
+            }
+        }
     }
 
     /// No resource from elsewhere: no script, style sheet, image or font by URL.
