@@ -22,7 +22,8 @@ enum AlertPage {
         ]
         if let id = a.community_id { rows.append(["Community ID", HTML.escape(id)]) }
         if let p = a.pcap { rows.append(["First packet", HTML.escape("\(p.file) #\(p.packet)")]) }
-        for (k, v) in a.bma.details.sorted(by: { $0.key < $1.key }) { rows.append([HTML.escape(k), HTML.escape(v)]) }
+        // Module details can be long unbroken text (a tunnel's query name): let them wrap anywhere.
+        for (k, v) in a.bma.details.sorted(by: { $0.key < $1.key }) { rows.append([HTML.escape(k), "<span class=\"wrap\">\(HTML.escape(v))</span>"]) }
         body += HTML.table(["Field", "Value"], rows, empty: "")
 
         body += "<h2>Its packets</h2>"

@@ -32,7 +32,7 @@ enum AlertsPage {
             .sorted { ($0.1, $1.0) > ($1.1, $0.0) }
         if !bySignature.isEmpty {
             body += "<h2>By signature</h2><div class=\"plot\">"
-                + SVGPlot.bars(bySignature.prefix(10).map { (label: String($0.0.prefix(32)), value: Double($0.1), color: nil) }, width: 760) + "</div>"
+                + SVGPlot.bars(bySignature.prefix(10).map { (label: $0.0, value: Double($0.1), color: nil) }, width: 900, labelWidth: 400) + "</div>"
         }
         body += "<h2>\(HTML.count(shown.count)) alerts</h2>" + c.alertTable(shown)
         return HTML.page(title: "Alerts", links: c.links, current: "Alerts", body: body, footer: c.footer)

@@ -59,7 +59,7 @@ enum HTML {
     .note{color:#5f6b7a}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
     form.filter{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:8px 10px;margin-bottom:10px}
     form.filter label{margin-right:12px}footer{color:#5f6b7a;padding:12px 20px;font-size:12px}
-    code{background:#eef1f4;padding:1px 4px;border-radius:3px}
+    code{background:#eef1f4;padding:1px 4px;border-radius:3px}.wrap{word-break:break-all}
     """
 
     /// A table; cells are HTML already (escape text before). Columns named with a leading "#"

@@ -49,9 +49,11 @@ enum SVGPlot {
         return svg + "</svg>"
     }
 
-    /// Horizontal bars, largest first as given.
-    static func bars(_ items: [(label: String, value: Double, color: String?)], width: Int = 560) -> String {
-        let row = 22.0, labelW = 190.0, right = 60.0
+    /// Horizontal bars, largest first as given; labels longer than their column are cut (the
+    /// whole label is the bar's tooltip).
+    static func bars(_ items: [(label: String, value: Double, color: String?)], width: Int = 560, labelWidth: Double = 190) -> String {
+        let row = 22.0, labelW = labelWidth, right = 60.0
+        let maxChars = Int(labelW / 6.8)
         let h = (items.map(\.value).max() ?? 0) > 0 ? Int(Double(items.count) * row + 8) : 28
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(h)\" width=\"100%\" role=\"img\">"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(h)\" fill=\"#fff\"/>"
@@ -64,7 +66,8 @@ enum SVGPlot {
             let y = 4 + Double(i) * row
             let len = max(1, item.value / maxValue * barW)
             let color = item.color ?? palette[i % palette.count]
-            svg += "<text x=\"\(f(labelW - 6))\" y=\"\(f(y + 15))\" text-anchor=\"end\" font-size=\"12\" fill=\"#1d2330\">\(HTML.escape(item.label))</text>"
+            let label = item.label.count > maxChars ? item.label.prefix(maxChars - 1) + "…" : item.label
+            svg += "<text x=\"\(f(labelW - 6))\" y=\"\(f(y + 15))\" text-anchor=\"end\" font-size=\"12\" fill=\"#1d2330\">\(HTML.escape(label))</text>"
             svg += "<rect x=\"\(f(labelW))\" y=\"\(f(y + 3))\" width=\"\(f(len))\" height=\"15\" rx=\"2\" fill=\"\(color)\"><title>\(HTML.escape(item.label)): \(short(item.value))</title></rect>"
             svg += "<text x=\"\(f(labelW + len + 4))\" y=\"\(f(y + 15))\" font-size=\"12\" fill=\"#1d2330\">\(short(item.value))</text>"
         }
