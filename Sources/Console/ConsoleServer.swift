@@ -49,12 +49,13 @@ public final class ConsoleServer: Sendable {
             onServerRunning: { channel in bound.value.withLock { $0 = .success(channel.localAddress?.port ?? 0) } })
         // The analyzer prints its own lines; the server's only when something fails.
         app.logger.logLevel = .error
-        let host = listen.host
+        let address = listen.description
         let running = app
         task.withLock {
             $0 = Task.detached {
                 do { try await running.run() } catch {
-                    bound.value.withLock { if $0 == nil { $0 = .failure(ConsoleError("cannot serve on \(host): \(error)")) } }
+                    let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+                    bound.value.withLock { if $0 == nil { $0 = .failure(ConsoleError("cannot listen on \(address): \(reason)")) } }
                 }
             }
         }

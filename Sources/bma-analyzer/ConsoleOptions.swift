@@ -48,10 +48,10 @@ struct ConsoleOptions: ParsableArguments {
             return server
         } catch {
             guard settings.explicit else {
-                log("bma-analyzer: console off: \(error.message) (set --console-listen)")
+                log("bma-analyzer: console off: \(error.message) (another analyzer on this host? set --console-listen)")
                 return nil
             }
-            throw AnalyzerFailure("--console-listen \(settings.listen): \(error.message)")
+            throw AnalyzerFailure("--console-listen: \(error.message)")
         }
     }
 }

@@ -182,7 +182,7 @@ final class ConsoleTests: IntegrationTestCase {
                                                   "--geneve-port", String(try AnalyzerSensorTests.freeUDPPort()), "--vxlan-port", "0",
                                                   "--console-listen", "127.0.0.1:\(port)"], in: scratch, label: "taken", timeout: 30)
         XCTAssertEqual(taken.status, .exited(1), taken.description)
-        XCTAssertTrue(taken.stderr.contains("bma-analyzer: --console-listen 127.0.0.1:\(port): cannot serve"), taken.description)
+        XCTAssertTrue(taken.stderr.contains("bma-analyzer: --console-listen: cannot listen on 127.0.0.1:\(port): Address already in use"), taken.description)
         XCTAssertFalse(taken.crashed, taken.description)
 
         // off: no console at all.
