@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "FrameParserTests", dependencies: ["PacketCapture", "CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "ControlProtocol", "BMAContract"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Analysis", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "ControlProtocol", "BMAContract"]),
     ]

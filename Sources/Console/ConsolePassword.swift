@@ -18,9 +18,10 @@ public struct ConsolePassword: Sendable {
             throw ConsoleError("\(path): mode \(String(st.st_mode & 0o777, radix: 8)) lets others read it; chmod 600 (or 640)")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ConsoleError("\(path): cannot read") }
-        let first = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
-        let line = first.hasSuffix("\r") ? first.dropLast() : first
-        do { return try ConsolePassword(password: String(line)) } catch {
+        // Bytes, not Characters: "\r\n" is one Character and would not split at "\n".
+        var line = Array(data.prefix { $0 != 0x0A })
+        if line.last == 0x0D { line.removeLast() }
+        do { return try ConsolePassword(password: String(decoding: line, as: UTF8.self)) } catch {
             throw ConsoleError("\(path): the first line (the password) is empty")
         }
     }
