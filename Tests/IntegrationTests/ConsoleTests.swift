@@ -22,6 +22,8 @@ final class ConsoleTests: IntegrationTestCase {
         let overview = try ConsoleHTTP.get(port: port, "/?\(range)")
         XCTAssertEqual(overview.status, 200, overview.text)
         XCTAssertEqual(overview.headers["content-type"], "text/html; charset=utf-8")
+        XCTAssertTrue(overview.headers["content-security-policy"]?.hasPrefix("default-src 'none';") ?? false, "\(overview.headers)")
+        XCTAssertEqual(overview.headers["x-content-type-options"], "nosniff")
         XCTAssertTrue(overview.text.contains("cam1 (101)"), "the VM by name and id")
         let whole = try ConsoleHTTP.get(port: port, "/?since=0")
         XCTAssertTrue(whole.text.contains("cam2 (102)") && whole.text.contains("cam1 (101)"), "both VMs over the whole store")
