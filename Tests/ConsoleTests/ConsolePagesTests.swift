@@ -98,6 +98,24 @@ struct ConsolePagesTests {
         #expect(count == 30)
     }
 
+    @Test("an empty store: every page renders and says there is nothing")
+    func emptyStore() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("console-empty-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        var config = CaptureStoreConfiguration()
+        config.minFreeBytes = 0
+        let store = try CaptureStore(directory: dir, configuration: config)
+        defer { store.close(); try? FileManager.default.removeItem(atPath: dir) }
+        let pages = Self.pages(ConsoleStore(store: store, vmNames: [:]))
+        let none = ConsoleRequest(query: [:])
+        let overview = try pages.overview(none)
+        #expect(overview.status == 200)
+        let text = String(decoding: overview.body, as: UTF8.self)
+        #expect(text.contains("No VM had packets mirrored or alerts raised in this range."))
+        #expect(text.contains("nothing in this range"), "an empty plot says so")
+        #expect(try pages.vm(1, none).status == 200)
+        #expect(try pages.alerts(none).status == 200)
+    }
+
     @Test("a report: the pages as files with relative links, and each alert's pcap")
     func report() throws {
         let (store, dir, alert) = try Self.makeStore()
