@@ -12,7 +12,8 @@ enum SVGPlot {
 
     /// One line per series over time buckets (bucket i starts at `starts[i]`), with axes, a grid,
     /// time labels and a legend. An empty plot says so instead of drawing a flat line.
-    static func lines(_ series: [Series], starts: [UInt64], bucketNs: UInt64, unit: String, width: Int = 560, height: Int = 220) -> String {
+    static func lines(_ series: [Series], starts: [UInt64], bucketNs: UInt64, unit: String, width: Int = 560, height: Int = 220,
+                      empty: String = "nothing in this range") -> String {
         let left = 52.0, right = 12.0, top = 12.0, bottom = 42.0 + Double((series.count + 2) / 3) * 16
         let h = Double(height) + Double((series.count + 2) / 3) * 16
         let w = Double(width)
@@ -21,7 +22,7 @@ enum SVGPlot {
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(Int(h))\" width=\"100%\" role=\"img\" aria-label=\"\(HTML.escape(unit))\">"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(Int(h))\" fill=\"#fff\"/>"
         guard maxValue > 0, let n = series.first?.values.count, n > 0 else {
-            return svg + "<text x=\"\(width / 2)\" y=\"\(Int(h) / 2)\" text-anchor=\"middle\" fill=\"#5f6b7a\" font-size=\"13\">nothing in this range</text></svg>"
+            return svg + "<text x=\"\(width / 2)\" y=\"\(Int(h) / 2)\" text-anchor=\"middle\" fill=\"#5f6b7a\" font-size=\"13\">\(HTML.escape(empty))</text></svg>"
         }
         let top_ = niceCeiling(maxValue)
         func x(_ i: Int) -> Double { left + (n == 1 ? plotW / 2 : Double(i) * plotW / Double(n - 1)) }

@@ -25,7 +25,9 @@ enum VMPage {
             + SVGPlot.lines([SVGPlot.Series(name: c.vmLabel(id), values: (vm?.perBucket ?? []).map(Double.init))],
                             starts: activity.bucketStarts, bucketNs: activity.bucketNs, unit: unit) + "</div></div>"
         body += "<div><h2>Why: reasons over time</h2><div class=\"plot\">"
-            + SVGPlot.lines(reasonSeries, starts: activity.bucketStarts, bucketNs: activity.bucketNs, unit: unit) + "</div></div>"
+            + SVGPlot.lines(reasonSeries, starts: activity.bucketStarts, bucketNs: activity.bucketNs, unit: unit,
+                            empty: (vm?.packets ?? 0) > 0 ? "no reasons: the copies carried no bmad metadata" : "nothing in this range")
+            + "</div></div>"
         body += "<div><h2>Reasons</h2><div class=\"plot\">"
             + SVGPlot.bars(reasons.map { (label: $0.key, value: Double($0.value), color: nil) }) + "</div>"
         if let vm, vm.withoutMetadata > 0 {
