@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation.
@@ -54,13 +55,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: analysisOptimize),
+        // The analysts' web console and its static reports (server-rendered HTML, inline SVG).
+        .target(name: "Console", dependencies: [
+            "Analysis", "BMAContract", "PacketCapture", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "bmad", dependencies: ["BMAContract", "Dataplane", "Control", "ControlProtocol", "CDPDK", "CPcap", "PacketCapture",
                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: optimize),
         .executableTarget(name: "bmactl", dependencies: [
             "BMAContract", "Control", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-analyzer", dependencies: [
-            "Analysis", "ControlProtocol", "Yams", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Analysis", "Console", "ControlProtocol", "Yams", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bma-scenario", dependencies: [
             "PacketCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -72,6 +77,7 @@ let package = Package(
         .testTarget(name: "FrameParserTests", dependencies: ["PacketCapture", "CDPDK"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "BMAContract"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "ControlProtocol", "BMAContract"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Analysis", "BMAContract"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PacketCapture", "BMAContract"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "Control", "ControlProtocol", "BMAContract"]),
     ]

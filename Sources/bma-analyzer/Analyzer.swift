@@ -11,8 +11,9 @@ struct Analyzer: ParsableCommand {
         discussion: """
         `serve` listens for Geneve (UDP 6081), VXLAN (UDP 4789) and, as root, ERSPAN type II (GRE); \
         stores what arrives as pcapng with BMA's metadata, indexed by VM, time and flow; runs the \
-        inspection modules; and writes alerts as EVE JSON lines. The other commands work on a store \
-        directory: import captures, query packets out, list alerts; `status` asks a running node.
+        inspection modules; writes alerts as EVE JSON lines; and serves the analysts' web console. The other \
+        commands work on a store directory: import captures, query packets out, list alerts, write a \
+        static report; `status` asks a running node.
 
         Times: Unix seconds, 2026-12-01T10:00Z (RFC 3339, seconds optional), 2026-12-01, -15m, -2h, \
         -1d, now, today, yesterday. Sizes: bytes or 512K, 200M, 200G, 2T (powers of 1024). VMs: an \
@@ -22,7 +23,7 @@ struct Analyzer: ParsableCommand {
         path, no such VM, no node on the socket).
         """,
         version: "0.2.0",
-        subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, AlertsCommand.self, StatusCommand.self])
+        subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, AlertsCommand.self, ReportCommand.self, StatusCommand.self])
 
     /// The same exit codes as bmad and bmactl, and one line per error.
     static func main() {

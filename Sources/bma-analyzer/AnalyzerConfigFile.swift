@@ -15,7 +15,7 @@ enum AnalyzerConfigFile {
     static let keys: [String: Kind] = [
         "listen": .text, "sensors": .pairs(separator: "="), "sensor_keys": .text, "loopback_sensor": .invertibleFlag,
         "geneve_port": .integer, "vxlan_port": .integer, "erspan": .flag, "socket": .text, "status_interval": .number,
-        "metrics_listen": .text,
+        "metrics_listen": .text, "console_listen": .text, "console_password_file": .text,
         "store": .text, "retention_bytes": .size, "min_free_bytes": .size, "rotate_bytes": .size, "rotate_seconds": .integer,
         "flush_interval": .number, "packet_comments": .flag, "store_group": .text, "eve": .text,
         "vm_names": .pairs(separator: "="), "modules": .pairs(separator: "="),

@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Console
 import ControlProtocol
 import Foundation
 import Synchronization
@@ -50,11 +51,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Serve Prometheus metrics on http://ADDRESS:PORT/metrics (ADDRESS an IPv4 address or localhost); off by default.", valueName: "address:port"))
     var metricsListen: String?
 
+    @OptionGroup var console: ConsoleOptions
+
     func run() throws {
         // First, so that a bad address stops the node before it touches the store.
         let metrics = try metricsListen.map { listen throws(AnalyzerFailure) in
             do { return try MetricsServer(listen: listen) } catch { throw .usage("--metrics-listen: \(error)") }
         }
+        let consoleSettings = try console.validated()
         let registry: SensorRegistry
         do {
             registry = try SensorRegistry(try sensors.map { text throws(SensorRegistryError) in try SensorRegistry.parse(text) },
@@ -101,6 +105,16 @@ struct ServeCommand: ParsableCommand {
             server.close()
             throw error
         }
+        var consoleServer: ConsoleServer?
+        if let consoleSettings {
+            do { consoleServer = try ConsoleOptions.start(consoleSettings, node: node, storeDirectory: store.directory) } catch {
+                listener.stop()
+                gre?.stop()
+                node.stop()
+                server.close()
+                throw error
+            }
+        }
         let b = listener.binding
         log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))\(authenticator.map { "; authenticated: \($0.sensorsWithKeys.joined(separator: ", "))" } ?? "")")
 
@@ -128,6 +142,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
         log("bma-analyzer: stopping")
+        consoleServer?.stop()
         listener.stop()
         gre?.stop()
         node.stop()
