@@ -6,41 +6,50 @@ extension Detector {
     /// the next packets of its flow.
     @inline(__always)
     mutating func learn(_ p: UnsafePointer<bma_pkt_t>, service: UInt64, host: (UInt64, UInt64), dest: (UInt64, UInt64),
-                        size: Double, cls: Int, serviceRate: Double, where_: Destination, segment seg: inout Segment) {
+                        size: Double, cls: Int, where_: Destination, segment seg: inout Segment, settings s: DetectionSettings) {
         let t = seg.t
         var inserted = false
         let svc = baseline.services.findOrInsert(service, 0, at: t, empty: Baseline.Service(), inserted: &inserted)
         // A new service starts its rate with this packet and its peak at 1.
-        var rate = serviceRate
-        if inserted {
-            _ = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short)
-            rate = 1
-        }
+        if inserted { _ = svc.pointee.value.rate.add(1, at: t, halfLifeNs: HalfLife.short) }
         let h = baseline.hosts.findOrInsert(host.0, host.1, at: t, empty: Baseline.Host(), inserted: &inserted)
         let d = baseline.destinations.findOrInsert(dest.0, dest.1, at: t, empty: Baseline.Destination(), inserted: &inserted)
-        learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, serviceRate: rate, segment: &seg)
+        learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, segment: &seg, settings: s)
         learnNameAndPrefix(where_, service: service, at: t)
         hints.remember(p.pointee.flow_hash, service: baseline.services.index(of: svc), host: baseline.hosts.index(of: h),
                        destination: baseline.destinations.index(of: d))
     }
 
-    /// Takes a normal packet into entries that hold its keys. VM-wide statistics are collected in
-    /// the segment and applied by `end`.
+    /// Takes a normal packet into entries that hold its keys (its service's rate meter already
+    /// counts it). VM-wide statistics are collected in the segment and applied by `end`.
+    ///
+    /// After learning, a packet sent while its service's or the VM's rate is half-way to a rate
+    /// spike (half the count that scores 1, so beyond the learned peak) is part of a developing
+    /// spike: it may raise the peak (slowly) but teaches no size, so a flood that is not flagged
+    /// yet does not reshape what the service's packets look like.
     @inline(__always)
     mutating func learnKnown(service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
                              host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
                              destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
-                             size: Double, cls: Int, serviceRate: Double, segment seg: inout Segment) {
+                             size: Double, cls: Int, segment seg: inout Segment, settings s: DetectionSettings) {
         let t = seg.t
         svc.pointee.lastNs = t
         svc.pointee.value.packets &+= 1
         // Peaks come from normal traffic only, and grow slowly after learning.
-        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: serviceRate, t: t, learning: seg.learning)
-        svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
+        let meter = svc.pointee.value.rate
+        let count = meter.settled(meter.value, at: t, halfLifeNs: HalfLife.short)
+        let spiking = seg.vmSpiking || (!seg.learning && 2 * count >= s.rateFactor * svc.pointee.value.peak + s.rateFloor)
+        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: seg.peakCount(meter, settled: count, halfLifeNs: HalfLife.short),
+                       t: t, learning: seg.learning)
         h.pointee.lastNs = t
         h.pointee.value.packets &+= 1
         d.pointee.lastNs = t
         d.pointee.value.packets &+= 1
+        if spiking {
+            seg.count(cls)
+            return
+        }
+        svc.pointee.value.size.add(size, at: t, halfLifeNs: HalfLife.size)
         let bucket = size < 64 ? 0 : size < 128 ? 1 : size < 256 ? 2 : size < 512 ? 3 : size < 1024 ? 4 : size < 1518 ? 5 : size < 9000 ? 6 : 7
         withElement(&baseline.sizeHistogram, bucket, UInt64.self) { $0 &+= 1 }
         seg.learn(cls, size: size)

@@ -110,7 +110,7 @@ public struct Detector {
         svc.pointee.value.rate.set(count, at: t)
         observe(score * sens, segment: seg, settings: s)
         if !baseline.frozen {
-            learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, serviceRate: serviceRate, segment: &seg)
+            learnKnown(service: svc, host: h, destination: d, size: size, cls: cls, segment: &seg, settings: s)
         }
         var v = Verdict()
         v.score = score

@@ -23,6 +23,8 @@ public struct Segment {
     /// Damped 10 s packet count of the VM (corrected while young) and its share of the threshold.
     var vmRate: Double = 0
     var vmRateScore: Double = 0
+    /// After learning, the VM's count is half-way to a rate spike: its packets teach no sizes.
+    var vmSpiking = false
     /// Damped count of new hosts (fan-out); slow-path packets that add a host raise it.
     var fanOut: Double = 0
     var classRates: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
@@ -33,9 +35,21 @@ public struct Segment {
     var sizeSum: Double = 0
     var sizeSquares: Double = 0
 
+    /// When the VM's learning period ends (saturating).
+    var learningEndNs: UInt64 = 0
+
     init(t: UInt64, learning: Bool) {
         self.t = t
         self.learning = learning
+    }
+
+    /// The count a learned peak may be raised to, given a meter's observed count and its count
+    /// corrected while young (`settled`). A meter that will have run 16 half-lives before
+    /// learning ends shows a steady rate by itself, so its observed count: a burst at its start
+    /// is not extrapolated as if it had lasted. Otherwise (learning too short to see the meter
+    /// settle, or after learning) the corrected count.
+    @inline(__always) func peakCount(_ m: RateMeter, settled: Double, halfLifeNs: UInt64) -> Double {
+        m.startNs < learningEndNs && learningEndNs - m.startNs >= halfLifeNs &* 16 ? m.value : settled
     }
 
     @inline(__always) func classRate(_ cls: Int) -> Double { element(classRates, cls, Double.self) }
@@ -47,10 +61,15 @@ public struct Segment {
     }
 
     @inline(__always) mutating func learn(_ cls: Int, size: Double) {
-        learned.add(cls)
-        learnedCount &+= 1
+        count(cls)
         sizeSum += size
         sizeSquares += size * size
+    }
+
+    /// A normal packet that teaches its class and the peaks but no size (see `learnKnown`).
+    @inline(__always) mutating func count(_ cls: Int) {
+        learned.add(cls)
+        learnedCount &+= 1
     }
 }
 
@@ -62,6 +81,8 @@ extension Detector {
                                settings s: DetectionSettings) -> Segment {
         if baseline.firstNs == 0 { baseline.firstNs = t == 0 ? 1 : t }
         var seg = Segment(t: t, learning: t &- baseline.firstNs < s.learningNs || t < baseline.firstNs)
+        let end = baseline.firstNs.addingReportingOverflow(s.learningNs)
+        seg.learningEndNs = end.overflow ? .max : end.partialValue
         let n = Double(packets)
         let raw = baseline.packetRates.1.add(n, at: t, halfLifeNs: HalfLife.tenSeconds, paired: &baseline.byteRates.1, bytes)
         seg.vmRate = baseline.packetRates.1.settled(raw, at: t, halfLifeNs: HalfLife.tenSeconds)
@@ -69,6 +90,7 @@ extension Detector {
         _ = baseline.packetRates.2.add(n, at: t, halfLifeNs: HalfLife.oneMinute, paired: &baseline.byteRates.2, bytes)
         _ = baseline.packetRates.3.add(n, at: t, halfLifeNs: HalfLife.tenMinutes, paired: &baseline.byteRates.3, bytes)
         seg.vmRateScore = seg.vmRate / (s.rateFactor * baseline.peak10 + s.rateFloor)
+        seg.vmSpiking = !seg.learning && seg.vmRateScore >= 0.5
         for cls in 0..<5 {
             let k = classes.count(cls)
             if k == 0 { continue }
@@ -88,13 +110,16 @@ extension Detector {
     public mutating func end(_ seg: inout Segment) {
         guard seg.learnedCount > 0 else { return }
         let t = seg.t
-        Detector.raise(&baseline.peak10, &baseline.peak10At, to: seg.vmRate, t: t, learning: seg.learning)
+        let vmCount = seg.peakCount(baseline.packetRates.1, settled: seg.vmRate, halfLifeNs: HalfLife.tenSeconds)
+        Detector.raise(&baseline.peak10, &baseline.peak10At, to: vmCount, t: t, learning: seg.learning)
         for cls in 0..<5 {
             let k = seg.learned.count(cls)
             if k == 0 { continue }
             var peak = element(baseline.classPeaks, cls, Double.self)
             var at = element(baseline.classPeakAt, cls, UInt64.self)
-            Detector.raise(&peak, &at, to: seg.classRate(cls), t: t, learning: seg.learning)
+            let count = seg.peakCount(element(baseline.classRates, cls, RateMeter.self), settled: seg.classRate(cls),
+                                      halfLifeNs: HalfLife.short)
+            Detector.raise(&peak, &at, to: count, t: t, learning: seg.learning)
             withElement(&baseline.classPeaks, cls, Double.self) { $0 = peak }
             withElement(&baseline.classPeakAt, cls, UInt64.self) { $0 = at }
             withElement(&baseline.classPackets, cls, UInt64.self) { $0 &+= UInt64(k) }
