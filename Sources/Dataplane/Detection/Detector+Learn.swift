@@ -36,11 +36,9 @@ extension Detector {
         svc.pointee.lastNs = t
         svc.pointee.value.packets &+= 1
         // Peaks come from normal traffic only, and grow slowly after learning.
-        let meter = svc.pointee.value.rate
-        let count = meter.settled(meter.value, at: t, halfLifeNs: HalfLife.short)
+        let count = Segment.peakCount(svc.pointee.value.rate, at: t, halfLifeNs: HalfLife.short, learningEndNs: seg.learningEndNs)
         let spiking = seg.vmSpiking || (!seg.learning && 2 * count >= s.rateFactor * svc.pointee.value.peak + s.rateFloor)
-        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: seg.peakCount(meter, settled: count, halfLifeNs: HalfLife.short),
-                       t: t, learning: seg.learning)
+        Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: count, t: t, learning: seg.learning)
         h.pointee.lastNs = t
         h.pointee.value.packets &+= 1
         d.pointee.lastNs = t
