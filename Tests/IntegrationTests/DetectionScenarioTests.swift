@@ -15,7 +15,7 @@ import XCTest
 /// | arp-scan (its ARP requests), day 4 | ≥ 99 % | ≤ 0.1 % | ≤ 10 |
 /// | ICMP scan (192.168.1.109), day 4 | ≥ 99 % | ≤ 0.1 % | ≤ 10 |
 /// | slow scan (masscan stretched 300 times), day 5 | ≥ 90 % | – | – |
-/// | bulk upload (30,000 full-size segments in 2 min to the most used destination and service), day 5 | ≥ 90 % | – | – |
+/// | bulk upload (30,000 full-size segments in 2 min to the most used destination and service), day 5 | ≥ 95 % | ≤ 0.1 % | ≤ 800 |
 /// | benign week alone | – | ≤ 0.1 % | – |
 final class DetectionScenarioTests: IntegrationTestCase {
     static let learningSeconds = 86_400.0
@@ -112,7 +112,10 @@ final class DetectionScenarioTests: IntegrationTestCase {
             let scenario = try DetectionScenario.spliced("\(Self.short(week)) bulk-upload", attack: upload, attacker: source.description,
                                                          into: week, day: 5, in: scratch)
             XCTAssertEqual(scenario.attackIndices.count, 30_000)
-            try check(scenario, order: w * 10 + 6, in: scratch, minAttackPercent: 90, maxFirst: nil, benignLimit: false)
+            // The camera's own clip uploads reach about 360 segments within 10 s: the upload is
+            // flagged at twice that (measured: packet 794 of 30,000, 97.4 %), and teaches the
+            // baseline nothing that would make the rest of its week look odd.
+            try check(scenario, order: w * 10 + 6, in: scratch, minAttackPercent: 95, maxFirst: 800)
         }
     }
 
@@ -162,7 +165,7 @@ final class DetectionScenarioTests: IntegrationTestCase {
         if let minAttackPercent {
             XCTAssertGreaterThanOrEqual(score.attackPercent, minAttackPercent, "\(scenario.name): attack packets mirrored: \(score)", file: file, line: line)
         }
-        // Day 5's attacks end the week: what the baseline makes of the rest is reported, not judged.
+        // The slow scan of day 5 ends the week: what the baseline makes of the rest is reported, not judged.
         if benignLimit {
             XCTAssertLessThanOrEqual(score.benignPercent, 0.1, "\(scenario.name): benign packets mirrored after learning: \(score)", file: file, line: line)
         }

@@ -87,8 +87,8 @@ extension Detector {
             if context.habits.sighting(k.0, k.1, at: t, persistNs: s.promoteNs) {
                 v.promoted = true
                 context.habits.countLearned()
-                if !baseline.frozen { learn(p, service: service, host: host, dest: dest, size: size, cls: cls, serviceRate: serviceRate,
-                                            where_: where_, segment: &seg) }
+                if !baseline.frozen { learn(p, service: service, host: host, dest: dest, size: size, cls: cls, where_: where_,
+                                            segment: &seg, settings: s) }
                 return v
             }
         }
@@ -110,7 +110,7 @@ extension Detector {
         }
         if !learning { context.observe(score * sens, target: s.targetMirrorRate) }
         if !baseline.frozen {
-            learn(p, service: service, host: host, dest: dest, size: size, cls: cls, serviceRate: serviceRate, where_: where_, segment: &seg)
+            learn(p, service: service, host: host, dest: dest, size: size, cls: cls, where_: where_, segment: &seg, settings: s)
         } else if let svc, let hostSlot = baseline.hosts.find(host.0, host.1), let destSlot = baseline.destinations.find(dest.0, dest.1) {
             hints.remember(p.pointee.flow_hash, service: baseline.services.index(of: svc),
                            host: baseline.hosts.index(of: hostSlot), destination: baseline.destinations.index(of: destSlot))

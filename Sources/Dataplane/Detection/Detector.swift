@@ -132,11 +132,17 @@ public struct Detector {
         e.pointee.packets &+= 1
         observe(score * sens, segment: seg, settings: s)
         if !baseline.frozen {
+            // As `learnService`: the count a peak may be raised to, and whether a spike develops.
+            let peakCount = e.pointee.settledPeak ? serviceRate : count
+            let spiking = seg.vmSpiking || (!seg.learning && 2 * peakCount >= e.pointee.denominator)
             e.pointee.learned &+= 1
-            e.pointee.sizeSum += size
-            e.pointee.sizeSquares += size * size
-            e.pointee.rate = serviceRate
-            learnKnown(host: h, destination: d, size: size, cls: cls, segment: &seg)
+            e.pointee.rate = peakCount
+            if !spiking {
+                e.pointee.sized &+= 1
+                e.pointee.sizeSum += size
+                e.pointee.sizeSquares += size * size
+            }
+            learnKnown(host: h, destination: d, size: size, cls: cls, spiking: spiking, segment: &seg)
         }
         var v = Verdict()
         v.score = score

@@ -18,8 +18,12 @@ struct PendingService {
     var judgesSize = false
     var mean: Double = 0
     var spread: Double = 1
-    /// Learned by the segment: packets, their sizes, and the service rate of the last one.
+    /// Whether a peak is raised to the corrected rate rather than the count (`Segment.peakCount`).
+    var settledPeak = false
+    /// Learned by the segment: packets, those that teach sizes and their sizes, and what the
+    /// last one may raise the peak to.
     var learned = 0
+    var sized = 0
     var sizeSum: Double = 0
     var sizeSquares: Double = 0
     var rate: Double = 0
@@ -72,6 +76,9 @@ extension Detector {
         fresh.count = v.rate.at(t, halfLifeNs: HalfLife.short)
         fresh.fill = v.rate.fill(at: t, halfLifeNs: HalfLife.short)
         fresh.denominator = s.rateFactor * v.peak + s.rateFloor
+        // `Segment.peakCount` once the meter has started (the first packet starts it at `t`).
+        let start = v.rate.startNs != 0 ? v.rate.startNs : (t == 0 ? 1 : t)
+        fresh.settledPeak = seg.learningEndNs > start && seg.learningEndNs - start < HalfLife.short &* 16
         if v.packets >= 8 {
             fresh.judgesSize = true
             fresh.mean = v.size.mean
@@ -97,8 +104,10 @@ extension Detector {
             svc.pointee.value.packets &+= UInt64(n)
             // Peaks come from normal traffic only, and grow slowly after learning.
             Detector.raise(&svc.pointee.value.peak, &svc.pointee.value.peakAt, to: e.pointee.rate, t: t, learning: seg.learning)
-            svc.pointee.value.size.merge(count: Double(n), sum: e.pointee.sizeSum, squares: e.pointee.sizeSquares,
-                                         at: t, halfLifeNs: HalfLife.size)
+            if e.pointee.sized > 0 {
+                svc.pointee.value.size.merge(count: Double(e.pointee.sized), sum: e.pointee.sizeSum, squares: e.pointee.sizeSquares,
+                                             at: t, halfLifeNs: HalfLife.size)
+            }
         }
         pending.count = 0
     }
