@@ -67,6 +67,23 @@ public final class PcapNGWriter {
     private var blockEnds: [(end: Int, packets: Int)] = []
     /// Interface index of each VM seen in this file.
     private var interfaces: [UInt32: UInt32] = [:]
+    /// A direct-mapped cache in front of `interfaces` (slot: the VM id's low bits; entry: VM id
+    /// + 1 in the high half, interface in the low half; 0 = empty): no hashing per packet.
+    private var interfaceCache = [UInt64](repeating: 0, count: PcapNGWriter.interfaceCacheSlots)
+    private static let interfaceCacheSlots = 64
+
+    @inline(__always)
+    private func cachedInterface(_ vm: UInt32) -> UInt32? {
+        let entry = interfaceCache[Int(vm) & (Self.interfaceCacheSlots - 1)]
+        return entry >> 32 == UInt64(vm) &+ 1 ? UInt32(truncatingIfNeeded: entry) : nil
+    }
+
+    private func cacheInterface(_ vm: UInt32, _ interface: UInt32) {
+        interfaceCache[Int(vm) & (Self.interfaceCacheSlots - 1)] = (UInt64(vm) &+ 1) << 32 | UInt64(interface)
+    }
+    /// The last sensor sized and its UTF-8 byte count in the option (the same string object
+    /// packet after packet compares by identity).
+    private var lastSensor: (name: String, bytes: Int)?
     private var descriptor: Int32
     /// Set when a failed flush could not cut a partial block off the file; retried before writing.
     private var pendingTruncation = false
@@ -105,7 +122,13 @@ public final class PcapNGWriter {
     public func prepare(_ packet: MirroredPacket) -> PreparedPacket {
         let comment = comments ? Array(BMAPacketOption.comment(for: packet).utf8.prefix(Int(UInt16.max))) : nil
         let captured = min(packet.frame.count, Int(PcapNGFormat.snapLength))
-        let sensorBytes = BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes).count
+        let sensorBytes: Int
+        if let last = lastSensor, last.name == packet.sensor {
+            sensorBytes = last.bytes
+        } else {
+            sensorBytes = BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes).count
+            lastSensor = (packet.sensor, sensorBytes)
+        }
         let optionLength = 4 + BMAOptionLayout.length(sensorBytes: sensorBytes, encapsulation: packet.encapsulation,
                                                        hasMetadata: packet.metadata != nil)
         var length = 12 + 20 + PcapNGFormat.padded(captured) + 4 + PcapNGFormat.padded(optionLength) + 4
@@ -117,6 +140,7 @@ public final class PcapNGWriter {
     /// Bytes writing `prepared` would add to the file (its block, and its VM's interface block
     /// when the VM is new to this file).
     public func encodedLength(of prepared: PreparedPacket) -> Int {
+        if cachedInterface(prepared.packet.vmID) != nil { return prepared.blockLength }
         guard interfaces[prepared.packet.vmID] == nil else { return prepared.blockLength }
         let options = interfaceOptions(prepared.packet)
         return prepared.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
@@ -242,8 +266,13 @@ public final class PcapNGWriter {
     // MARK: Blocks
 
     private func interfaceIndex(for packet: MirroredPacket) -> UInt32 {
-        if let known = interfaces[packet.vmID] { return known }
+        if let known = cachedInterface(packet.vmID) { return known }
+        if let known = interfaces[packet.vmID] {
+            cacheInterface(packet.vmID, known)
+            return known
+        }
         let index = UInt32(interfaces.count)
+        cacheInterface(packet.vmID, index)
         interfaces[packet.vmID] = index
         encoder.appendInterfaceDescription(linkType: PcapNGFormat.linkTypeEthernet, snapLength: PcapNGFormat.snapLength,
                                            options: interfaceOptions(packet), to: &buffer)

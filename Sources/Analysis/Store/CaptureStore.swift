@@ -216,21 +216,25 @@ public final class CaptureStore: @unchecked Sendable {
             countDrop()
             return nil
         }
-        var prepared: PcapNGWriter.PreparedPacket?
         if let open = current {
             let ready = open.writer.prepare(packet)
-            prepared = ready
             let after = UInt64(open.writer.bytesWritten + open.writer.encodedLength(of: ready))
-            if open.writer.packetCount > 0, after > configuration.effectiveSegmentBytes || isExpired(open, now: now) {
-                closeCurrent(now: now, events: &events)
+            if open.writer.packetCount == 0 || (after <= configuration.effectiveSegmentBytes && !isExpired(open, now: now)) {
+                return writeLocked(ready, to: open, packet: packet, flow: flow, now: now, events: &events)
             }
+            closeCurrent(now: now, events: &events)
         }
         if current == nil, pause == nil { _ = openSegment(now: now, events: &events) }
         guard pause == nil, let open = current else {
             countDrop()
             return nil
         }
-        let ready = prepared ?? open.writer.prepare(packet)
+        return writeLocked(open.writer.prepare(packet), to: open, packet: packet, flow: flow, now: now, events: &events)
+    }
+
+    /// Writes a packet sized for `open`, the current segment (retention first).
+    private func writeLocked(_ ready: PcapNGWriter.PreparedPacket, to open: OpenSegment, packet: MirroredPacket, flow: FlowTuple?,
+                             now: UInt64, events: inout [StorageEvent]) -> PacketRef? {
         if let limit = configuration.maxTotalBytes {
             let needed = UInt64(open.writer.encodedLength(of: ready))
             while closedBytes + UInt64(open.writer.bytesWritten) + needed + indexBytes > limit, let oldest = closedSegments.first {
