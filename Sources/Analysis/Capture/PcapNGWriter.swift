@@ -26,6 +26,14 @@ public final class PcapNGWriter {
     /// A packet whose block size is known before it is written.
     public struct PreparedPacket: Sendable {
         public let packet: MirroredPacket
+        let layout: Layout
+        /// Length of its Enhanced Packet Block.
+        public var blockLength: Int { layout.blockLength }
+    }
+
+    /// The sizes of a packet's block, without the packet (the store sizes and writes a packet it
+    /// holds: no copy of it per packet).
+    struct Layout: Sendable {
         /// The readable comment, when comments are on.
         let comment: [UInt8]?
         let captured: Int
@@ -34,7 +42,7 @@ public final class PcapNGWriter {
         /// Length of the BMA option's value (PEN, metadata, TLVs).
         let optionLength: Int
         /// Length of its Enhanced Packet Block.
-        public let blockLength: Int
+        let blockLength: Int
     }
 
     public let path: String
@@ -120,6 +128,10 @@ public final class PcapNGWriter {
 
     /// Sizes the packet's block; pass the result to `write(_:)` or `encodedLength(of:)`.
     public func prepare(_ packet: MirroredPacket) -> PreparedPacket {
+        PreparedPacket(packet: packet, layout: layout(of: packet))
+    }
+
+    func layout(of packet: MirroredPacket) -> Layout {
         let comment = comments ? Array(BMAPacketOption.comment(for: packet).utf8.prefix(Int(UInt16.max))) : nil
         let captured = min(packet.frame.count, Int(PcapNGFormat.snapLength))
         let sensorBytes: Int
@@ -133,32 +145,40 @@ public final class PcapNGWriter {
                                                        hasMetadata: packet.metadata != nil)
         var length = 12 + 20 + PcapNGFormat.padded(captured) + 4 + PcapNGFormat.padded(optionLength) + 4
         if let comment { length += 4 + PcapNGFormat.padded(comment.count) }
-        return PreparedPacket(packet: packet, comment: comment, captured: captured, sensorBytes: sensorBytes,
-                              optionLength: optionLength, blockLength: length)
+        return Layout(comment: comment, captured: captured, sensorBytes: sensorBytes, optionLength: optionLength,
+                      blockLength: length)
     }
 
     /// Bytes writing `prepared` would add to the file (its block, and its VM's interface block
     /// when the VM is new to this file).
     public func encodedLength(of prepared: PreparedPacket) -> Int {
-        if cachedInterface(prepared.packet.vmID) != nil { return prepared.blockLength }
-        guard interfaces[prepared.packet.vmID] == nil else { return prepared.blockLength }
-        let options = interfaceOptions(prepared.packet)
-        return prepared.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
+        encodedLength(of: prepared.packet, prepared.layout)
+    }
+
+    func encodedLength(of packet: MirroredPacket, _ layout: Layout) -> Int {
+        if cachedInterface(packet.vmID) != nil { return layout.blockLength }
+        guard interfaces[packet.vmID] == nil else { return layout.blockLength }
+        let options = interfaceOptions(packet)
+        return layout.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
     }
 
     /// Writes one packet; returns its index in the file (0-based, in writing order).
     @discardableResult
     public func write(_ packet: MirroredPacket) throws(PcapNGError) -> Int {
-        try write(prepare(packet))
+        try write(packet, layout(of: packet))
     }
 
     @discardableResult
     public func write(_ prepared: PreparedPacket) throws(PcapNGError) -> Int {
+        try write(prepared.packet, prepared.layout)
+    }
+
+    @discardableResult
+    func write(_ packet: MirroredPacket, _ layout: Layout) throws(PcapNGError) -> Int {
         guard descriptor >= 0 else { throw .writerClosed }
-        let packet = prepared.packet
         let interface = interfaceIndex(for: packet)
         let buffered = blockEnds.last?.packets ?? 0
-        appendEnhancedPacket(prepared, interface: interface)
+        appendEnhancedPacket(packet, layout, interface: interface)
         blockEnds.append((buffer.count, buffered + 1))
         let index = packetCount
         packetCount += 1
@@ -290,8 +310,7 @@ public final class PcapNGWriter {
     }
 
     /// One Enhanced Packet Block, written in place at the end of the buffer.
-    private func appendEnhancedPacket(_ prepared: PreparedPacket, interface: UInt32) {
-        let packet = prepared.packet
+    private func appendEnhancedPacket(_ packet: MirroredPacket, _ prepared: Layout, interface: UInt32) {
         let start = buffer.count
         let length = prepared.blockLength
         buffer.append(contentsOf: repeatElement(0, count: length))

@@ -28,7 +28,7 @@ public final class InspectionPipeline: @unchecked Sendable {
         public var alerts: [String: Int] = [:]
     }
 
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var entries: [(module: any InspectionModule, enabled: Bool)]
     private let tickIntervalNs: UInt64
     private var clockNs: UInt64 = 0
@@ -114,9 +114,8 @@ public final class InspectionPipeline: @unchecked Sendable {
             // The enabled modules as plain class references: no existential copy, no name
             // string per module and packet; alerts are counted by position.
             for index in running.indices {
-                let (module, position) = running[index]
-                module.inspect(packet, view) { alert in
-                    alertCounts[position] += 1
+                running[index].module.inspect(packet, view) { alert in
+                    alertCounts[running[index].position] += 1
                     emit(alert)
                 }
             }
