@@ -26,6 +26,14 @@ public final class PcapNGWriter {
     /// A packet whose block size is known before it is written.
     public struct PreparedPacket: Sendable {
         public let packet: MirroredPacket
+        let layout: Layout
+        /// Length of its Enhanced Packet Block.
+        public var blockLength: Int { layout.blockLength }
+    }
+
+    /// The sizes of a packet's block, without the packet (the store sizes and writes a packet it
+    /// holds: no copy of it per packet).
+    struct Layout: Sendable {
         /// The readable comment, when comments are on.
         let comment: [UInt8]?
         let captured: Int
@@ -34,7 +42,7 @@ public final class PcapNGWriter {
         /// Length of the BMA option's value (PEN, metadata, TLVs).
         let optionLength: Int
         /// Length of its Enhanced Packet Block.
-        public let blockLength: Int
+        let blockLength: Int
     }
 
     public let path: String
@@ -67,6 +75,23 @@ public final class PcapNGWriter {
     private var blockEnds: [(end: Int, packets: Int)] = []
     /// Interface index of each VM seen in this file.
     private var interfaces: [UInt32: UInt32] = [:]
+    /// A direct-mapped cache in front of `interfaces` (slot: the VM id's low bits; entry: VM id
+    /// + 1 in the high half, interface in the low half; 0 = empty): no hashing per packet.
+    private var interfaceCache = [UInt64](repeating: 0, count: PcapNGWriter.interfaceCacheSlots)
+    private static let interfaceCacheSlots = 64
+
+    @inline(__always)
+    private func cachedInterface(_ vm: UInt32) -> UInt32? {
+        let entry = interfaceCache[Int(vm) & (Self.interfaceCacheSlots - 1)]
+        return entry >> 32 == UInt64(vm) &+ 1 ? UInt32(truncatingIfNeeded: entry) : nil
+    }
+
+    private func cacheInterface(_ vm: UInt32, _ interface: UInt32) {
+        interfaceCache[Int(vm) & (Self.interfaceCacheSlots - 1)] = (UInt64(vm) &+ 1) << 32 | UInt64(interface)
+    }
+    /// The last sensor sized and its UTF-8 byte count in the option (the same string object
+    /// packet after packet compares by identity).
+    private var lastSensor: (name: String, bytes: Int)?
     private var descriptor: Int32
     /// Set when a failed flush could not cut a partial block off the file; retried before writing.
     private var pendingTruncation = false
@@ -103,38 +128,57 @@ public final class PcapNGWriter {
 
     /// Sizes the packet's block; pass the result to `write(_:)` or `encodedLength(of:)`.
     public func prepare(_ packet: MirroredPacket) -> PreparedPacket {
+        PreparedPacket(packet: packet, layout: layout(of: packet))
+    }
+
+    func layout(of packet: MirroredPacket) -> Layout {
         let comment = comments ? Array(BMAPacketOption.comment(for: packet).utf8.prefix(Int(UInt16.max))) : nil
         let captured = min(packet.frame.count, Int(PcapNGFormat.snapLength))
-        let sensorBytes = BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes).count
+        let sensorBytes: Int
+        if let last = lastSensor, last.name == packet.sensor {
+            sensorBytes = last.bytes
+        } else {
+            sensorBytes = BMAPacketOption.utf8Prefix(packet.sensor, maximumBytes: BMAPacketOption.maximumSensorBytes).count
+            lastSensor = (packet.sensor, sensorBytes)
+        }
         let optionLength = 4 + BMAOptionLayout.length(sensorBytes: sensorBytes, encapsulation: packet.encapsulation,
                                                        hasMetadata: packet.metadata != nil)
         var length = 12 + 20 + PcapNGFormat.padded(captured) + 4 + PcapNGFormat.padded(optionLength) + 4
         if let comment { length += 4 + PcapNGFormat.padded(comment.count) }
-        return PreparedPacket(packet: packet, comment: comment, captured: captured, sensorBytes: sensorBytes,
-                              optionLength: optionLength, blockLength: length)
+        return Layout(comment: comment, captured: captured, sensorBytes: sensorBytes, optionLength: optionLength,
+                      blockLength: length)
     }
 
     /// Bytes writing `prepared` would add to the file (its block, and its VM's interface block
     /// when the VM is new to this file).
     public func encodedLength(of prepared: PreparedPacket) -> Int {
-        guard interfaces[prepared.packet.vmID] == nil else { return prepared.blockLength }
-        let options = interfaceOptions(prepared.packet)
-        return prepared.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
+        encodedLength(of: prepared.packet, prepared.layout)
+    }
+
+    func encodedLength(of packet: MirroredPacket, _ layout: Layout) -> Int {
+        if cachedInterface(packet.vmID) != nil { return layout.blockLength }
+        guard interfaces[packet.vmID] == nil else { return layout.blockLength }
+        let options = interfaceOptions(packet)
+        return layout.blockLength + 12 + 8 + PcapNGEncoder.encodedLength(of: options)
     }
 
     /// Writes one packet; returns its index in the file (0-based, in writing order).
     @discardableResult
     public func write(_ packet: MirroredPacket) throws(PcapNGError) -> Int {
-        try write(prepare(packet))
+        try write(packet, layout(of: packet))
     }
 
     @discardableResult
     public func write(_ prepared: PreparedPacket) throws(PcapNGError) -> Int {
+        try write(prepared.packet, prepared.layout)
+    }
+
+    @discardableResult
+    func write(_ packet: MirroredPacket, _ layout: Layout) throws(PcapNGError) -> Int {
         guard descriptor >= 0 else { throw .writerClosed }
-        let packet = prepared.packet
         let interface = interfaceIndex(for: packet)
         let buffered = blockEnds.last?.packets ?? 0
-        appendEnhancedPacket(prepared, interface: interface)
+        appendEnhancedPacket(packet, layout, interface: interface)
         blockEnds.append((buffer.count, buffered + 1))
         let index = packetCount
         packetCount += 1
@@ -242,8 +286,13 @@ public final class PcapNGWriter {
     // MARK: Blocks
 
     private func interfaceIndex(for packet: MirroredPacket) -> UInt32 {
-        if let known = interfaces[packet.vmID] { return known }
+        if let known = cachedInterface(packet.vmID) { return known }
+        if let known = interfaces[packet.vmID] {
+            cacheInterface(packet.vmID, known)
+            return known
+        }
         let index = UInt32(interfaces.count)
+        cacheInterface(packet.vmID, index)
         interfaces[packet.vmID] = index
         encoder.appendInterfaceDescription(linkType: PcapNGFormat.linkTypeEthernet, snapLength: PcapNGFormat.snapLength,
                                            options: interfaceOptions(packet), to: &buffer)
@@ -261,8 +310,7 @@ public final class PcapNGWriter {
     }
 
     /// One Enhanced Packet Block, written in place at the end of the buffer.
-    private func appendEnhancedPacket(_ prepared: PreparedPacket, interface: UInt32) {
-        let packet = prepared.packet
+    private func appendEnhancedPacket(_ packet: MirroredPacket, _ prepared: Layout, interface: UInt32) {
         let start = buffer.count
         let length = prepared.blockLength
         buffer.append(contentsOf: repeatElement(0, count: length))

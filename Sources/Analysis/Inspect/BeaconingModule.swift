@@ -70,7 +70,7 @@ public final class BeaconingModule: InspectionModule, @unchecked Sendable {
     public let name = "beaconing"
     public let configuration: Configuration
     public let alerts: AlertBuilder
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var states: InspectLRU<Key, State>
 
     public init(configuration: Configuration = Configuration(), alerts: AlertBuilder = AlertBuilder()) {

@@ -83,7 +83,7 @@ public final class DNSTunnelModule: InspectionModule, @unchecked Sendable {
     public let name = "dns-tunnel"
     public let configuration: Configuration
     public let alerts: AlertBuilder
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var states: InspectLRU<Key, DomainState>
 
     public init(configuration: Configuration = Configuration(), alerts: AlertBuilder = AlertBuilder()) {

@@ -39,7 +39,7 @@ public final class ExfiltrationModule: InspectionModule, @unchecked Sendable {
     public let name = "exfiltration"
     public let configuration: Configuration
     public let alerts: AlertBuilder
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var roles: ConnectionRoles
     private var pairs: InspectLRU<InspectPairKey, PairState>
     /// First time each pair was seen.

@@ -28,19 +28,25 @@ public final class InspectionPipeline: @unchecked Sendable {
         public var alerts: [String: Int] = [:]
     }
 
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var entries: [(module: any InspectionModule, enabled: Bool)]
     private let tickIntervalNs: UInt64
     private var clockNs: UInt64 = 0
     private var nextTickNs: UInt64 = 0
     private var statistics = Statistics()
+    /// Alerts raised by each entry (same positions as `entries`); `stats` names them.
+    private var alertCounts: [Int]
+    /// The enabled entries' modules with their positions, rebuilt when an entry changes.
+    private var running: ContiguousArray<(module: any InspectionModule, position: Int)> = []
 
     /// - Parameters:
     ///   - modules: run in this order on every packet.
     ///   - tickIntervalNs: how often (packet time) every module is ticked.
     public init(modules: [any InspectionModule], tickIntervalNs: UInt64 = 1_000_000_000) {
         entries = modules.map { ($0, true) }
+        alertCounts = Array(repeating: 0, count: modules.count)
         self.tickIntervalNs = max(1, tickIntervalNs)
+        rebuildRunning()
     }
 
     /// The built-in modules with their default settings, naming VMs with `vmNames`.
@@ -68,15 +74,30 @@ public final class InspectionPipeline: @unchecked Sendable {
         lock.withLock {
             guard let index = entries.firstIndex(where: { $0.module.name == name }) else { return false }
             entries[index].enabled = enabled
+            rebuildRunning()
             return true
         }
     }
 
     public func add(_ module: any InspectionModule, enabled: Bool = true) {
-        lock.withLock { entries.append((module, enabled)) }
+        lock.withLock {
+            entries.append((module, enabled))
+            alertCounts.append(0)
+            rebuildRunning()
+        }
     }
 
-    public var stats: Statistics { lock.withLock { statistics } }
+    public var stats: Statistics {
+        lock.withLock {
+            var s = statistics
+            for (index, count) in alertCounts.enumerated() where count > 0 { s.alerts[entries[index].module.name, default: 0] += count }
+            return s
+        }
+    }
+
+    private func rebuildRunning() {
+        running = ContiguousArray(entries.indices.filter { entries[$0].enabled }.map { (entries[$0].module, $0) })
+    }
 
     /// Decodes the packet, runs every enabled module on it, and ticks them when the tick
     /// interval has passed in packet time.
@@ -90,10 +111,11 @@ public final class InspectionPipeline: @unchecked Sendable {
             statistics.packets += 1
             if let malformed = view.malformed { statistics.malformed[malformed.description, default: 0] += 1 }
             if view.ip == nil { statistics.nonIP += 1 }
-            for entry in entries where entry.enabled {
-                let name = entry.module.name
-                entry.module.inspect(packet, view) { alert in
-                    statistics.alerts[name, default: 0] += 1
+            // The enabled modules as plain class references: no existential copy, no name
+            // string per module and packet; alerts are counted by position.
+            for index in running.indices {
+                running[index].module.inspect(packet, view) { alert in
+                    alertCounts[running[index].position] += 1
                     emit(alert)
                 }
             }
@@ -121,10 +143,9 @@ public final class InspectionPipeline: @unchecked Sendable {
 
     private func tickLocked(emit: (Alert) -> Void) {
         statistics.ticks += 1
-        for entry in entries where entry.enabled {
-            let name = entry.module.name
-            entry.module.tick(nowNs: clockNs) { alert in
-                statistics.alerts[name, default: 0] += 1
+        for (module, position) in running {
+            module.tick(nowNs: clockNs) { alert in
+                alertCounts[position] += 1
                 emit(alert)
             }
         }

@@ -112,7 +112,7 @@ public final class PerformanceModule: InspectionModule, @unchecked Sendable {
     public let name = "performance"
     public let configuration: Configuration
     public let alerts: AlertBuilder
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var flows: InspectLRU<InspectFlowTuple, Flow>
     private var destinations: InspectLRU<InspectHostKey, Destination>
     private var clockNs: UInt64 = 0

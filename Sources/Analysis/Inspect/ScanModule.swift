@@ -70,7 +70,7 @@ public final class ScanModule: InspectionModule, @unchecked Sendable {
     public let name = "scan"
     public let configuration: Configuration
     public let alerts: AlertBuilder
-    private let lock = NSLock()
+    private let lock = StateLock()
     private var pairs: InspectLRU<InspectPairKey, Tracker<UInt16>>
     private var sources: InspectLRU<InspectHostKey, Tracker<PacketView.Address>>
     /// UDP conversations by their initiator's tuple, to tell replies from probes.

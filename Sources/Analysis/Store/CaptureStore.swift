@@ -40,7 +40,7 @@ public final class CaptureStore: @unchecked Sendable {
     public let directory: String
     public let configuration: CaptureStoreConfiguration
     let index: CaptureIndex
-    let lock = NSLock()
+    let lock = StateLock()
 
     // Everything below is guarded by `lock`.
     /// Closed segments, oldest first.
@@ -216,23 +216,27 @@ public final class CaptureStore: @unchecked Sendable {
             countDrop()
             return nil
         }
-        var prepared: PcapNGWriter.PreparedPacket?
         if let open = current {
-            let ready = open.writer.prepare(packet)
-            prepared = ready
-            let after = UInt64(open.writer.bytesWritten + open.writer.encodedLength(of: ready))
-            if open.writer.packetCount > 0, after > configuration.effectiveSegmentBytes || isExpired(open, now: now) {
-                closeCurrent(now: now, events: &events)
+            let ready = open.writer.layout(of: packet)
+            let after = UInt64(open.writer.bytesWritten + open.writer.encodedLength(of: packet, ready))
+            if open.writer.packetCount == 0 || (after <= configuration.effectiveSegmentBytes && !isExpired(open, now: now)) {
+                return writeLocked(ready, to: open, packet: packet, flow: flow, now: now, events: &events)
             }
+            closeCurrent(now: now, events: &events)
         }
         if current == nil, pause == nil { _ = openSegment(now: now, events: &events) }
         guard pause == nil, let open = current else {
             countDrop()
             return nil
         }
-        let ready = prepared ?? open.writer.prepare(packet)
+        return writeLocked(open.writer.layout(of: packet), to: open, packet: packet, flow: flow, now: now, events: &events)
+    }
+
+    /// Writes a packet sized for `open`, the current segment (retention first).
+    private func writeLocked(_ ready: PcapNGWriter.Layout, to open: OpenSegment, packet: MirroredPacket, flow: FlowTuple?,
+                             now: UInt64, events: inout [StorageEvent]) -> PacketRef? {
         if let limit = configuration.maxTotalBytes {
-            let needed = UInt64(open.writer.encodedLength(of: ready))
+            let needed = UInt64(open.writer.encodedLength(of: packet, ready))
             while closedBytes + UInt64(open.writer.bytesWritten) + needed + indexBytes > limit, let oldest = closedSegments.first {
                 guard deleteSegment(oldest) else { break }
                 compactIndex()
@@ -241,7 +245,7 @@ public final class CaptureStore: @unchecked Sendable {
         if open.writer.durablePacketCount == open.writer.packetCount { bufferedSinceNs = now }
         let index: Int
         do {
-            index = try open.writer.write(ready)
+            index = try open.writer.write(packet, ready)
         } catch {
             countDrop()
             return nil
@@ -556,10 +560,12 @@ public final class CaptureStore: @unchecked Sendable {
         return Int(stem[stem.index(after: dash)...])
     }
 
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+    func locked<T>(_ body: () -> T) -> T {
+        lock.withLock(body)
+    }
+
+    func locked<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock(body)
     }
 
     func deliver(_ events: [StorageEvent]) {
