@@ -108,6 +108,7 @@ public struct Baseline {
             + ShortTerm.suspectCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
             + DetectionContext.memoryBytes
             + FlowHints.capacity * MemoryLayout<FlowHints.Hint>.stride
+            + PendingServices.capacity * MemoryLayout<PendingService>.stride
     }
 }
 
