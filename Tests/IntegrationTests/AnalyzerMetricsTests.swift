@@ -53,29 +53,11 @@ final class AnalyzerMetricsTests: IntegrationTestCase {
         }
     }
 
-    /// `GET /metrics` over a plain TCP connection; the body.
+    /// `GET /metrics`; the body.
     static func scrape(port: Int) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ScratchError(message: "socket: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw ScratchError(message: "connect: \(errno)") }
-        let request = Array("GET /metrics HTTP/1.0\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.0 200"), let body = text.range(of: "\r\n\r\n") else { throw ScratchError(message: "response: \(text.prefix(200))") }
-        return String(text[body.upperBound...])
+        let r = try ConsoleHTTP.get(port: port, "/metrics")
+        guard r.status == 200 else { throw ScratchError(message: "GET /metrics: \(r.status) \(r.text.prefix(200))") }
+        return r.text
     }
 
     /// Sample lines: "name{labels}" → value.

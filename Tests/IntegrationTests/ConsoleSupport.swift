@@ -125,7 +125,7 @@ enum ConsoleHTTP {
         }
         guard let end = response.firstRange(of: [13, 10, 13, 10]) else { throw ScratchError(message: "GET \(path): no header in \(response.count) bytes") }
         let head = String(decoding: response[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
-        guard let statusLine = head.first, statusLine.hasPrefix("HTTP/1.1 "), let status = Int(statusLine.dropFirst(9).prefix(3)) else {
+        guard let statusLine = head.first, statusLine.hasPrefix("HTTP/1."), let status = Int(statusLine.dropFirst(9).prefix(3)) else {
             throw ScratchError(message: "GET \(path): bad status line \(head.first ?? "")")
         }
         var headers: [String: String] = [:]
