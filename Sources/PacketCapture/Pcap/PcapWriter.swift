@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import BMAContract
 
 /// Writes a classic pcap file through an in-memory buffer.
 ///
@@ -73,16 +74,15 @@ public final class PcapWriter {
         guard descriptor >= 0 else { throw .writerClosed }
         var written = 0
         while written < buffer.count {
-            let result = buffer.withUnsafeBytes { bytes in
-                writeDescriptor(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            let result = interruptible {
+                buffer.withUnsafeBytes { bytes in writeDescriptor(descriptor, bytes.baseAddress! + written, bytes.count - written) }
             }
-            if result < 0 {
-                if errno == EINTR { continue }
+            guard case .success(let count) = result else {
                 let reason = Self.lastError()
                 buffer.removeFirst(written)
                 throw .cannotWrite(path: path, reason: reason)
             }
-            written += result
+            written += count
         }
         buffer.removeAll(keepingCapacity: true)
     }
