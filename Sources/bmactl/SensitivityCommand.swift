@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 
 struct SensitivityCommand: ParsableCommand {
@@ -44,9 +45,7 @@ struct SensitivityCommand: ParsableCommand {
         }
 
         func run() throws {
-            var params: [String: JSONValue] = ["value": .number(value)]
-            if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
+            try global.run(SensitivitySetRequest.set(value, vm: vm.map(VMReference.init(text:))), human: SensitivityCommand.show)
         }
     }
 
@@ -61,9 +60,7 @@ struct SensitivityCommand: ParsableCommand {
         var vm: String?
 
         func run() throws {
-            var params: [String: JSONValue] = ["reset": .bool(true)]
-            if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
+            try global.run(SensitivitySetRequest.reset(vm: vm.map(VMReference.init(text:))), human: SensitivityCommand.show)
         }
     }
 }

@@ -1,6 +1,6 @@
 /// Every method bmad answers on its control socket, with the request members each one reads.
-/// bmad dispatches on it (a new method must be handled), bmactl names its calls with it, and a
-/// test checks docs/control-protocol.md against it.
+/// bmad dispatches on it (a new method must be handled), each has its request type, and a test
+/// checks docs/control-protocol.md against those types.
 public enum BmadMethod: String, CaseIterable, Sendable {
     case status
     case stats
@@ -22,26 +22,53 @@ public enum BmadMethod: String, CaseIterable, Sendable {
     case mirrorForce = "mirror.force"
     case configShow = "config.show"
 
-    /// The top-level `params` members the method reads (a policy's own fields aside).
-    public var parameters: Set<String> {
+    /// The request type that reads and writes the method's `params` and names its response.
+    public var requestType: any BmadRequest.Type {
         switch self {
-        case .status, .stats, .vmList, .policyList, .configShow: []
-        case .vmShow, .baselineShow, .baselineFreeze, .baselineUnfreeze, .baselineReset, .baselineExport: ["vm"]
-        case .baselineImport: ["vm", "baseline"]
-        case .policyShow, .policyRemove: ["id"]
-        case .policyAdd, .policyUpdate: ["id", "allow_future_vm"]
-        case .policyReplace: ["policies", "allow_future_vm"]
-        case .sensitivitySet: ["value", "reset", "vm"]
-        case .mirrorForce: ["vm", "seconds", "flow"]
+        case .status: StatusRequest.self
+        case .stats: StatsRequest.self
+        case .vmList: VMListRequest.self
+        case .vmShow: VMShowRequest.self
+        case .baselineShow: BaselineShowRequest.self
+        case .baselineFreeze: BaselineFreezeRequest.self
+        case .baselineUnfreeze: BaselineUnfreezeRequest.self
+        case .baselineReset: BaselineResetRequest.self
+        case .baselineExport: BaselineExportRequest.self
+        case .baselineImport: BaselineImportRequest.self
+        case .policyList: PolicyListRequest.self
+        case .policyShow: PolicyShowRequest.self
+        case .policyAdd: PolicyAddRequest.self
+        case .policyUpdate: PolicyUpdateRequest.self
+        case .policyRemove: PolicyRemoveRequest.self
+        case .policyReplace: PolicyReplaceRequest.self
+        case .sensitivitySet: SensitivitySetRequest.self
+        case .mirrorForce: MirrorForceRequest.self
+        case .configShow: ConfigShowRequest.self
         }
     }
+
+    /// The top-level `params` members the method reads (a policy's own fields aside), from its
+    /// request type.
+    public var parameters: Set<String> { requestType.parameterNames }
 
     public var name: String { rawValue }
 }
 
 extension ControlClient {
-    /// Calls one of bmad's methods.
-    public func call(_ method: BmadMethod, params: [String: JSONValue] = [:]) throws -> JSONValue {
-        try call(method.rawValue, params: params)
+    /// Sends a typed request and returns bmad's result as received (bmactl's `--json` prints it
+    /// as is, and its views read older and newer daemons alike).
+    public func result<Request: BmadRequest>(of request: Request) throws -> JSONValue {
+        try call(Request.method.rawValue, params: request.params)
+    }
+
+    /// Sends a typed request and decodes bmad's answer as the request's response type.
+    public func call<Request: BmadRequest>(_ request: Request) throws -> Request.Response {
+        let result = try result(of: request)
+        if let document = result as? Request.Response { return document }
+        do {
+            return try result.decode(as: Request.Response.self)
+        } catch {
+            throw ControlClientError.malformedResponse("\(Request.method.rawValue): \(JSONValue.describe(error))")
+        }
     }
 }
