@@ -39,7 +39,7 @@ struct SensitivityCommand: ParsableCommand {
             guard text.count == 1 else {
                 throw ValidationError(text.isEmpty ? "give the sensitivity, a number from 0 to 100" : "one sensitivity only, got \(text.joined(separator: " "))")
             }
-            guard value.isFinite, (0...100).contains(value) else {
+            guard value.isFinite, SensitivitySetRequest.range.contains(value) else {
                 throw ValidationError("the sensitivity must be a number from 0 to 100, got '\(text[0])'")
             }
         }

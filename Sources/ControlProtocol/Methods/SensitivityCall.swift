@@ -11,7 +11,7 @@ public struct SensitivitySetRequest: BmadRequest {
     /// nil: the global sensitivity.
     public var vm: VMReference?
 
-    /// The values a sensitivity may take.
+    /// The values a sensitivity may take, at run time, in policies and in the configuration.
     public static let range: ClosedRange<Double> = 0...100
 
     public static func set(_ value: Double, vm: VMReference? = nil) -> Self { Self(value: value, reset: false, vm: vm) }
