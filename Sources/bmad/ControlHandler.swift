@@ -74,55 +74,49 @@ final class ControlHandler {
     private func dispatch(_ methodName: String, _ p: Params) throws -> JSONValue {
         guard let method = BmadMethod(rawValue: methodName) else { throw ControlError.methodNotFound(methodName) }
         switch method {
-        case .status: return try answer(p) { (_: StatusRequest) in status() }
-        case .stats: return try answer(p) { (_: StatsRequest) in Self.json(dataplane.snapshot()) }
-        case .vmList: return try answer(p) { (_: VMListRequest) in vmList() }
-        case .vmShow: return try answer(p) { (r: VMShowRequest) in try vmShow(try vm(r.vm)) }
-        case .baselineShow: return try answer(p) { (r: BaselineShowRequest) in try baselineShow(try vm(r.vm)) }
-        case .baselineFreeze: return try answer(p) { (r: BaselineFreezeRequest) in try freeze(r.vm, true) }
-        case .baselineUnfreeze: return try answer(p) { (r: BaselineUnfreezeRequest) in try freeze(r.vm, false) }
+        case .status: return try StatusRequest.answer(p) { _ in status() }
+        case .stats: return try StatsRequest.answer(p) { _ in Self.json(dataplane.snapshot()) }
+        case .vmList: return try VMListRequest.answer(p) { _ in vmList() }
+        case .vmShow: return try VMShowRequest.answer(p) { r in try vmShow(try vm(r.vm)) }
+        case .baselineShow: return try BaselineShowRequest.answer(p) { r in try baselineShow(try vm(r.vm)) }
+        case .baselineFreeze: return try BaselineFreezeRequest.answer(p) { r in try freeze(r.vm, true) }
+        case .baselineUnfreeze: return try BaselineUnfreezeRequest.answer(p) { r in try freeze(r.vm, false) }
         case .baselineReset:
-            return try answer(p) { (r: BaselineResetRequest) in
+            return try BaselineResetRequest.answer(p) { r in
                 let i = try vm(r.vm)
                 try answered(dataplane.resetBaseline(vm: i))
                 return VMDone(vm: name(i))
             }
         case .baselineExport:
-            return try answer(p) { (r: BaselineExportRequest) in
+            return try BaselineExportRequest.answer(p) { r in
                 let i = try vm(r.vm)
                 guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
                 return .init(vm: name(i), baseline: Self.json(doc))
             }
-        case .baselineImport: return try answer(p, baselineImport)
+        case .baselineImport: return try BaselineImportRequest.answer(p, baselineImport)
         case .policyList:
-            return try answer(p) { (_: PolicyListRequest) in
+            return try PolicyListRequest.answer(p) { _ in
                 .init(generation: policies.generation, policies: policies.policies.map(\.json))
             }
         case .policyShow:
-            return try answer(p) { (r: PolicyShowRequest) in
+            return try PolicyShowRequest.answer(p) { r in
                 guard let policy = policies.policy(id: r.id) else { throw ControlError(.notFound, "no policy with id \(r.id)") }
                 return policy.json
             }
-        case .policyAdd: return try answer(p) { (r: PolicyAddRequest) in try policyChange(r, adding: true) }
-        case .policyUpdate: return try answer(p) { (r: PolicyUpdateRequest) in try policyChange(r, adding: false) }
+        case .policyAdd: return try PolicyAddRequest.answer(p) { r in try policyChange(r, adding: true) }
+        case .policyUpdate: return try PolicyUpdateRequest.answer(p) { r in try policyChange(r, adding: false) }
         case .policyRemove:
-            return try answer(p) { (r: PolicyRemoveRequest) in
+            return try PolicyRemoveRequest.answer(p) { r in
                 var next = policies
                 do { try next.remove(id: r.id) } catch { throw Self.map(error) }
                 try commit(next)
                 return .init(id: r.id)
             }
-        case .policyReplace: return try answer(p, policyReplace)
-        case .sensitivitySet: return try answer(p, sensitivity)
-        case .mirrorForce: return try answer(p, force)
-        case .configShow: return try answer(p) { (_: ConfigShowRequest) in configJSON() }
+        case .policyReplace: return try PolicyReplaceRequest.answer(p, policyReplace)
+        case .sensitivitySet: return try SensitivitySetRequest.answer(p, sensitivity)
+        case .mirrorForce: return try MirrorForceRequest.answer(p, force)
+        case .configShow: return try ConfigShowRequest.answer(p) { _ in configJSON() }
         }
-    }
-
-    private func answer<Request: BmadRequest>(_ p: Params, _ body: (Request) throws -> Request.Response) throws -> JSONValue {
-        let response = try body(try Request(params: p))
-        if let document = response as? JSONValue { return document }
-        return Self.json(response)
     }
 
     // MARK: VMs

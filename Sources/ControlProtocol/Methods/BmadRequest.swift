@@ -1,18 +1,9 @@
 import BMAContract
 
-/// The request of one of bmad's methods, typed: bmad reads it, bmactl, the analyzer and the
-/// tests send it, and its `Response` is what bmad answers.
-///
-/// The wire stays the protocol's `params` object: `init(params:)` reads it with the protocol's
-/// `invalid-params` messages (bmad's only way in) and `params` writes it (the clients' way out).
-/// Codable goes through the same two, so a request encodes and decodes the same way everywhere.
-public protocol BmadRequest: Codable, Sendable, Equatable {
-    associatedtype Response: Codable, Sendable
+/// The request of one of bmad's methods, typed: bmad reads it, bmactl and the tests send it,
+/// and its `Response` is what bmad answers.
+public protocol BmadRequest: ControlCall {
     static var method: BmadMethod { get }
-    /// Reads a request's `params`; a missing, mistyped or out-of-range member is `invalid-params`.
-    init(params: Params) throws(ControlError)
-    /// The request's `params` object.
-    var params: [String: JSONValue] { get }
     /// A request with every member present, to check docs/control-protocol.md against the type.
     static var example: Self { get }
     /// The top-level `params` members the method reads: by default the example's.
@@ -20,15 +11,8 @@ public protocol BmadRequest: Codable, Sendable, Equatable {
 }
 
 extension BmadRequest {
-    public init(from decoder: any Decoder) throws {
-        try self.init(params: Params(try [String: JSONValue](from: decoder)))
-    }
+    public static var methodName: String { method.rawValue }
 
-    public func encode(to encoder: any Encoder) throws {
-        try params.encode(to: encoder)
-    }
-
-    /// The top-level `params` members the method reads.
     public static var parameterNames: Set<String> { Set(example.params.keys) }
 }
 

@@ -53,22 +53,3 @@ public enum BmadMethod: String, CaseIterable, Sendable {
 
     public var name: String { rawValue }
 }
-
-extension ControlClient {
-    /// Sends a typed request and returns bmad's result as received (bmactl's `--json` prints it
-    /// as is, and its views read older and newer daemons alike).
-    public func result<Request: BmadRequest>(of request: Request) throws -> JSONValue {
-        try call(Request.method.rawValue, params: request.params)
-    }
-
-    /// Sends a typed request and decodes bmad's answer as the request's response type.
-    public func call<Request: BmadRequest>(_ request: Request) throws -> Request.Response {
-        let result = try result(of: request)
-        if let document = result as? Request.Response { return document }
-        do {
-            return try result.decode(as: Request.Response.self)
-        } catch {
-            throw ControlClientError.malformedResponse("\(Request.method.rawValue): \(JSONValue.describe(error))")
-        }
-    }
-}
