@@ -6,12 +6,17 @@ import XCTest
 /// Nothing silent: a policy naming a VM bmad does not run is refused unless the request allows
 /// a future VM; a forced mirroring can be cancelled; a flow's protocol may be given by number.
 final class ControlOperatorTests: ControlTestCase {
-    func testPoliciesNamingUnknownVMsAreRefusedUnlessAllowed() throws {
+    /// bmad with one VM, web1 (id 101), on null ports: a client of it and its socket.
+    private func startWeb1() throws -> (ControlClient, String) {
         let scratch = try makeScratch()
         let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "web1", id: 101, devargs: "net_null1,no-rx=1")],
                                          socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
         let (bmad, _) = try startDaemon(config, in: scratch)
-        let client = try bmad.client()
+        return (try bmad.client(), config.socket)
+    }
+
+    func testPoliciesNamingUnknownVMsAreRefusedUnlessAllowed() throws {
+        let (client, _) = try startWeb1()
         defer { client.close() }
 
         XCTAssertThrowsError(try client.call("policy.add", params: ["id": 1, "match": ["vms": ["web9"]]])) { error in
@@ -43,11 +48,7 @@ final class ControlOperatorTests: ControlTestCase {
     }
 
     func testAForcedMirroringCanBeCancelled() throws {
-        let scratch = try makeScratch()
-        let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "web1", id: 101, devargs: "net_null1,no-rx=1")],
-                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
-        let (bmad, _) = try startDaemon(config, in: scratch)
-        let client = try bmad.client()
+        let (client, _) = try startWeb1()
         defer { client.close() }
 
         XCTAssertNotNil(try client.call("mirror.force", params: ["vm": "web1", "seconds": 600])["until"]?.stringValue)
@@ -61,11 +62,7 @@ final class ControlOperatorTests: ControlTestCase {
     /// bmactl sends a numeric protocol (`--flow ...,6,...`) as bmad's typed request reads it;
     /// raw clients may send the number itself.
     func testAFlowIsForcedWithItsProtocolByNumberFromBmactlAndTypedClients() throws {
-        let scratch = try makeScratch()
-        let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "web1", id: 101, devargs: "net_null1,no-rx=1")],
-                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
-        let (bmad, _) = try startDaemon(config, in: scratch)
-        let client = try bmad.client()
+        let (client, socket) = try startWeb1()
         defer { client.close() }
 
         let flow = MirrorForceRequest.Flow(source: "10.0.0.1", destination: "10.0.0.2", protocolName: "6",
@@ -86,7 +83,7 @@ final class ControlOperatorTests: ControlTestCase {
         }
 
         let bmactl = try ChildProcess(name: "bmactl-force", executable: try TestEnvironment.binary("bmactl"),
-                                      arguments: ["--socket", scratch.file("bmad.sock"), "--json", "mirror", "force", "web1",
+                                      arguments: ["--socket", socket, "--json", "mirror", "force", "web1",
                                                   "--seconds", "60", "--flow", "10.0.0.1,10.0.0.2,6,1234,80"], directory: "/")
         XCTAssertEqual(try bmactl.waitForExit(timeout: 10), .exited(0), bmactl.outputTail())
         let printed = try JSONValue.parse(bmactl.stdout)
