@@ -113,6 +113,10 @@ _Static_assert(sizeof(bma_pkt_t) == 96, "bma_pkt_t layout changed");
  * outside data[0..len). Sets every field; ts_ns is left 0 for the caller. */
 void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out);
 
+/* The general parser, every frame; bma_parse takes a shorter way for the common frame (untagged
+ * IPv4 TCP/UDP without options or fragments) and gives the same result. For tests. */
+void bma_parse_general(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out);
+
 /* The flow hash bma_parse gives an unfragmented IP packet with this 5-tuple (either direction),
  * for naming a flow from the control plane. Addresses as in bma_pkt_t. */
 uint32_t bma_flow_hash_tuple(uint64_t src_hi, uint64_t src_lo, uint64_t dst_hi, uint64_t dst_lo,
