@@ -42,6 +42,15 @@ static void check(const bma_pkt_t *p, uint32_t len, uint32_t pkt_len)
     }
     if (bma_malformed_name(p->malformed) == NULL)
         abort();
+    /* The protocol class follows from the L3 kind and the IP protocol alone. */
+    uint8_t cls = BMA_CLASS_OTHER;
+    if (p->l3 == BMA_L3_ARP)
+        cls = BMA_CLASS_ARP;
+    else if (p->l3 == BMA_L3_IPV4 || p->l3 == BMA_L3_IPV6)
+        cls = p->ip_proto == 6 ? BMA_CLASS_TCP : p->ip_proto == 17 ? BMA_CLASS_UDP
+            : (p->ip_proto == 1 || p->ip_proto == 58) ? BMA_CLASS_ICMP : BMA_CLASS_OTHER;
+    if (p->proto_class != cls)
+        abort();
 }
 
 /* bma_parse's shortcut for common frames must give exactly what the general parser gives. */

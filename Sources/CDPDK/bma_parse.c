@@ -358,6 +358,21 @@ HOT void parse_arp(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_t
     }
 }
 
+/* The protocol class of a parsed frame (BMA_CLASS_*). */
+HOT uint8_t proto_class(uint8_t l3, uint8_t proto)
+{
+    if (l3 == BMA_L3_ARP)
+        return BMA_CLASS_ARP;
+    if (l3 != BMA_L3_IPV4 && l3 != BMA_L3_IPV6)
+        return BMA_CLASS_OTHER;
+    switch (proto) {
+    case PROTO_TCP: return BMA_CLASS_TCP;
+    case PROTO_UDP: return BMA_CLASS_UDP;
+    case PROTO_ICMP: case PROTO_ICMPV6: return BMA_CLASS_ICMP;
+    default: return BMA_CLASS_OTHER;
+    }
+}
+
 /* Multiply-xorshift finaliser: every input bit reaches every output bit. */
 HOT uint64_t mix64(uint64_t x)
 {
@@ -483,6 +498,7 @@ HOT int parse_common(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pk
     out->tcp_flags = tcp_flags;
     out->ttl = ip[8];
     out->housekeeping = hk;
+    out->proto_class = proto == PROTO_TCP ? BMA_CLASS_TCP : BMA_CLASS_UDP;
     return 1;
 }
 
@@ -576,6 +592,7 @@ done:
     out->ip_proto = f.proto;
     out->flags = f.flags;
     out->housekeeping = f.hk;
+    out->proto_class = proto_class(out->l3, f.proto);
     out->flow_hash = flow_hash(&f, src_mac, dst_mac);
 }
 

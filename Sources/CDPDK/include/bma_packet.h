@@ -74,6 +74,16 @@ enum {
 /* One parsed packet. Addresses are IPv6 in two big-endian halves; IPv4 is v4-mapped
  * (::ffff:a.b.c.d), so lo = 0x0000ffff_aabbccdd and hi = 0. MACs are 48-bit values with the
  * first byte on the wire in bits 47..40. Ports are host order. */
+/* Protocol classes of the protocol mix (a VM's share of TCP, UDP, ...). */
+enum {
+    BMA_CLASS_TCP = 0,
+    BMA_CLASS_UDP = 1,
+    BMA_CLASS_ICMP = 2, /* ICMP and ICMPv6 */
+    BMA_CLASS_ARP = 3,
+    BMA_CLASS_OTHER = 4,
+    BMA_CLASS_COUNT
+};
+
 typedef struct bma_pkt {
     uint64_t ts_ns;         /* capture time (port timestamp) or TSC time, nanoseconds */
     uint64_t src_mac;
@@ -101,6 +111,7 @@ typedef struct bma_pkt {
     uint8_t ttl;            /* IPv4 TTL or IPv6 hop limit */
     uint8_t malformed;      /* BMA_MAL_* */
     uint8_t housekeeping;   /* BMA_HK_* */
+    uint8_t proto_class;    /* BMA_CLASS_*: the protocol mix's class, from l3 and ip_proto */
 } bma_pkt_t;
 
 _Static_assert(sizeof(bma_pkt_t) == 96, "bma_pkt_t layout changed");
