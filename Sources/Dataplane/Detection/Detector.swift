@@ -76,8 +76,13 @@ public struct Detector {
     mutating func judge(_ pkts: UnsafePointer<bma_pkt_t>, _ index: UnsafePointer<Int32>, _ range: Range<Int>,
                         into verdicts: UnsafeMutablePointer<Verdict>, segment seg: inout Segment,
                         settings s: DetectionSettings, sensitivity sens: Double) {
-        for q in range {
+        let ahead = 3
+        var q = range.lowerBound
+        while q < range.upperBound {
+            // The hint set of a packet a few ahead: its cache line is in by the time it is judged.
+            if q &+ ahead < range.upperBound { hints.prefetch(pkts[Int(index[q &+ ahead])].flow_hash) }
             judge(pkts + Int(index[q]), into: verdicts + q, segment: &seg, settings: s, sensitivity: sens)
+            q &+= 1
         }
     }
 
