@@ -1,4 +1,5 @@
-/* libFuzzer target: the DNS answer parser (Sources/CDPDK/bma_dns.c) on exact-size messages.
+/* libFuzzer target: the DNS answer parser (Sources/CDPDK/bma_dns.c) on exact-size messages, and
+ * the same bytes as a frame (bma_parse, then bma_dns_frame: UDP, or TCP with a length prefix).
  *
  * DNS responses toward a VM come from anywhere on the network. The input is the message; the
  * parser must stay inside it, write at most `cap` answers (the cap taken from the message's
@@ -77,6 +78,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     if (n && (again.len != name.len || memcmp(again.text, name.text, name.len + 1u) != 0))
         abort();
+
+    /* As a frame: only a frame the parser flags as a DNS response gives answers, at most `cap`,
+     * with the packet and name indexes given and a text as above. */
+    bma_pkt_t p;
+    memset(&p, 0, sizeof(p));
+    bma_parse(msg, (uint32_t)size, (uint32_t)size, &p);
+    bma_dns_answer_t f[BMA_DNS_MAX_RECORDS + 2];
+    bma_dns_name_t fname;
+    memset(&fname, 0xA5, sizeof(fname));
+    const unsigned fn = bma_dns_frame(msg, (uint32_t)size, &p, 2, f, cap, &fname, 1);
+    if (fn > cap || (fn && !(p.flags & BMA_PF_DNS_RESPONSE)))
+        abort();
+    if (fn) {
+        check_text(&fname);
+        for (unsigned i = 0; i < fn; i++)
+            if (f[i].pkt != 2 || f[i].name != 1 || f[i].name_hash == 0)
+                abort();
+    } else if (fname.len != 0xA5) {
+        abort();
+    }
     free(msg);
     return 0;
 }
