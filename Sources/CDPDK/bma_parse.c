@@ -176,6 +176,9 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         f->flags |= BMA_PF_L4;
         out->tcp_flags = t[13];
         out->l4_payload = (uint16_t)(claimed_end - off - hl);
+        /* DNS over TCP: bma_dns_frame reads a segment that holds one whole message. */
+        if (f->src_port == 53 && out->l4_payload > 2 && !(f->flags & BMA_PF_FRAGMENT))
+            f->flags |= BMA_PF_DNS_RESPONSE;
         return;
     }
 

@@ -54,7 +54,7 @@ enum {
     BMA_PF_TIMESTAMP = 1 << 5,    /* ts_ns came from the port (capture time), not the TSC */
     BMA_PF_IP_OPTIONS = 1 << 6,   /* IPv4 options or IPv6 extension headers present */
     BMA_PF_MULTISEG = 1 << 7,     /* the mbuf has more than one segment */
-    BMA_PF_DNS_RESPONSE = 1 << 8, /* UDP from port 53, not a fragment: bma_dns_burst reads it */
+    BMA_PF_DNS_RESPONSE = 1 << 8, /* UDP or TCP (with payload) from port 53, not a fragment: bma_dns_burst reads it */
 };
 
 /* Housekeeping: the network's own upkeep, judged by rate and fan-out rather than novelty. */
