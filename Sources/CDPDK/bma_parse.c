@@ -472,6 +472,8 @@ HOT int parse_common(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pk
         hk = udp_housekeeping(f.src_port, f.dst_port);
         if (f.src_port == 53)
             flags |= BMA_PF_DNS_RESPONSE;
+    } else if (f.src_port == 53 && ip_end - off - hl > 2) {
+        flags |= BMA_PF_DNS_RESPONSE; /* DNS over TCP, as the general parser marks it */
     }
     uint64_t dst_mac = be64(data) >> 16;
     uint64_t src_mac = be64(data + ETH_ALEN) >> 16;
