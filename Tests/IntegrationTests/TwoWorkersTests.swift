@@ -2,31 +2,34 @@ import PacketCapture
 import XCTest
 
 /// Two forwarding workers (lcores 1 and 2, sharing CPU 1 on a 2-core machine: correctness, not
-/// speed) serve four VMs replaying real captures. Each VM's frames reach the uplink whole and in
-/// their order, the work is spread over both workers, the counters add up, and every VM's mirror
-/// copies are byte for byte those of a run with one worker: a VM's detection does not depend on
-/// which worker owns it or on what the other worker does.
+/// speed) serve four VMs replaying real captures. Every worker sends on its own TX queue of the
+/// uplink and of the mirror (net_pcap: one file per queue). Each VM's frames reach the uplink
+/// whole and in their order, the work is spread over both workers, the counters add up, and
+/// every VM's mirror copies are byte for byte those of a run with one worker: a VM's detection
+/// does not depend on which worker owns it or on what the other worker does.
 final class TwoWorkersTests: IntegrationTestCase {
     static let captures = ["benign-camera-week.pcap", "masscan-tcp-1000-ports.pcap", "iodine-dns-tunnel.pcap",
                            "nmap-port80-sweep.pcap"]
 
     struct Run {
-        var uplink: [[UInt8]]
+        /// What each uplink TX queue (worker) sent.
+        var uplinks: [[[UInt8]]]
         var mirrorByVM: [Int: [[UInt8]]]
         var summary: BmadSummary
     }
 
-    func run(label: String, lcoreMap: String, in scratch: ScratchDirectory) throws -> Run {
-        let uplink = scratch.file("\(label)-uplink.pcap"), mirror = scratch.file("\(label)-mirror.pcap")
+    func run(label: String, lcoreMap: String, workers: Int, in scratch: ScratchDirectory) throws -> Run {
+        let uplinks = (0..<workers).map { scratch.file("\(label)-uplink-\($0).pcap") }
+        let mirrors = (0..<workers).map { scratch.file("\(label)-mirror-\($0).pcap") }
         var vms: [BmadConfiguration.VM] = []
         for (i, name) in Self.captures.enumerated() {
             vms.append(.init(name: "vm\(i + 1)", id: i + 1, devargs: "net_pcap\(i),rx_pcap=\(try TestEnvironment.capture(name))"))
         }
         // Copies of everything new (no learning), no budget: what is mirrored is what is judged.
         let config = BmadConfiguration(
-            uplink: "net_pcap8,tx_pcap=\(uplink)", vms: vms,
+            uplink: "net_pcap8," + uplinks.map { "tx_pcap=\($0)" }.joined(separator: ","), vms: vms,
             extraYAML: """
-                mirror: {devargs: 'net_pcap9,tx_pcap=\(mirror)', encapsulation: geneve, collectors: [192.0.2.10], \
+                mirror: {devargs: 'net_pcap9,\(mirrors.map { "tx_pcap=\($0)" }.joined(separator: ","))', encapsulation: geneve, collectors: [192.0.2.10], \
                 budget: {vm_packets_per_second: 0, total_packets_per_second: 0, vm_bytes_per_second: 0, total_bytes_per_second: 0}}
                 detection: {learning_seconds: 0}
 
@@ -35,13 +38,14 @@ final class TwoWorkersTests: IntegrationTestCase {
                                  options: .init(lcoreMap: lcoreMap, memoryMB: 512, exitWhenIdleMs: 1500))
         XCTAssertEqual(try bmad.waitForExit(timeout: 120), .exited(0), bmad.child.outputTail())
         var byVM: [Int: [[UInt8]]] = [:]
-        for f in try PcapFiles.frames(path: mirror) {
+        // A VM's copies all leave through the queue of the worker that owns it: one file.
+        for f in try mirrors.flatMap({ try PcapFiles.frames(path: $0) }) {
             // Ethernet 14 + IPv4 20 + UDP 8, then the Geneve base header: the VNI is bytes 4..6.
             guard f.count > 48 else { XCTFail("\(label): short mirror frame"); continue }
             let vni = Int(f[46]) << 16 | Int(f[47]) << 8 | Int(f[48])
             byVM[vni, default: []].append(f)
         }
-        return Run(uplink: try PcapFiles.frames(path: uplink), mirrorByVM: byVM, summary: try bmad.summary())
+        return Run(uplinks: try uplinks.map { try PcapFiles.frames(path: $0) }, mirrorByVM: byVM, summary: try bmad.summary())
     }
 
     func testTwoWorkersForwardEveryVMInOrderAndDetectAsOne() throws {
@@ -49,16 +53,20 @@ final class TwoWorkersTests: IntegrationTestCase {
         let scratch = try makeScratch()
         let inputs = try Self.captures.map { try PcapFiles.frames(path: try TestEnvironment.capture($0)) }
 
-        let two = try run(label: "two", lcoreMap: "0@0,1@1,2@1", in: scratch)
-        let one = try run(label: "one", lcoreMap: "0@0,1@1", in: scratch)
+        let two = try run(label: "two", lcoreMap: "0@0,1@1,2@1", workers: 2, in: scratch)
+        let one = try run(label: "one", lcoreMap: "0@0,1@1", workers: 1, in: scratch)
 
-        // Every frame of every VM on the uplink, each VM's in its own order.
-        XCTAssertEqual(two.uplink.count, inputs.reduce(0) { $0 + $1.count })
+        // Every frame of every VM on the uplink, each VM's in its own order on its worker's queue.
+        XCTAssertEqual(two.uplinks.reduce(0) { $0 + $1.count }, inputs.reduce(0) { $0 + $1.count })
         for (i, input) in inputs.enumerated() {
-            var next = 0
-            for f in two.uplink where next < input.count && f == input[next] { next += 1 }
-            XCTAssertEqual(next, input.count, "vm\(i + 1): frames on the uplink in order")
+            let inOrder = two.uplinks.contains { sent in
+                var next = 0
+                for f in sent where next < input.count && f == input[next] { next += 1 }
+                return next == input.count
+            }
+            XCTAssertTrue(inOrder, "vm\(i + 1): frames on the uplink in order")
         }
+        XCTAssertTrue(two.uplinks.allSatisfy { !$0.isEmpty }, "both workers sent on the uplink")
 
         // Both workers polled VMs; each VM by one of them; the counters add up.
         let s = two.summary
