@@ -185,6 +185,7 @@ final class ControlHandler {
                 o["habits_learned"] = .number(Double(d.habits))
                 o["known_prefixes"] = .number(Double(d.prefixes))
             }
+            if let names = dataplane.learnedNames(vm: i) { o["names"] = .array(names.map(JSONValue.string)) }
             if st.forcedUntil != 0 {
                 o["forced_until"] = .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(st.forcedUntil) / 1e9)))
             }
