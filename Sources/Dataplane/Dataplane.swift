@@ -133,6 +133,10 @@ public final class Dataplane {
         policyTable.reclaim(running: false)
     }
 
+    /// The MAC table is shared with the workers by pointer: freed only when nothing can use it
+    /// any more (the workers are released in `shutdown`, and `vmMAC` needs a live dataplane).
+    deinit { macs.deallocate() }
+
     /// Stops the workers if needed, then stops and closes the ports and frees the pool.
     public func shutdown() {
         stopWorkers()

@@ -41,7 +41,10 @@ enum AnalyzerConfigFile {
     static func arguments(path: String) throws(AnalyzerFailure) -> [String] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw .notFound("\(path): cannot read: \(AnalyzerFailure.describe(error))")
+            // describe() names the path itself: say it once.
+            let reason = AnalyzerFailure.describe(error)
+            let why = reason.hasPrefix(path + ": ") ? String(reason.dropFirst(path.count + 2)) : reason
+            throw .notFound("\(path): cannot read the configuration file: \(why)")
         }
         return try arguments(yaml: text, path: path)
     }

@@ -29,8 +29,21 @@ enum BmactlEntry {
                 Output.flush()
                 exit(0)
             }
-            if !message.isEmpty { Output.error(message) }
-            exit(code == .validationFailure ? BmactlFailure.usageCode : code.rawValue)
+            guard code == .validationFailure else {
+                if !message.isEmpty { Output.error(message) }
+                exit(code.rawValue)
+            }
+            // One line, like bmad's and bma-analyzer's usage errors: ArgumentParser's message and
+            // where the help is, without its "Error:" prefix and usage block.
+            Output.error("bmactl: \(Bmactl.message(for: error)) (see \(helpCommand(in: message)))")
+            exit(BmactlFailure.usageCode)
         }
+    }
+
+    /// "bmactl sensitivity set --help", from ArgumentParser's "See '...' for more information."
+    static func helpCommand(in fullMessage: String) -> String {
+        guard let start = fullMessage.range(of: "See '"),
+              let end = fullMessage[start.upperBound...].range(of: "' for more information") else { return "bmactl --help" }
+        return String(fullMessage[start.upperBound..<end.lowerBound])
     }
 }

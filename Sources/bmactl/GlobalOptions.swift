@@ -12,7 +12,8 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the daemon's result as JSON (pretty), for scripts.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for bmad.", valueName: "seconds"))
+    // Unconditional: "--timeout -3" is a value to refuse, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for bmad.", valueName: "seconds"))
     var timeout: Double = 5
 
     func validate() throws {

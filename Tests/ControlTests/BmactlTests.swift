@@ -170,7 +170,7 @@ final class BmactlTests: XCTestCase {
                                  ("high", "the sensitivity must be a number from 0 to 100, got 'high'")] {
             let run = try bmactl(["sensitivity", "set", value])
             XCTAssertEqual(run.status, 2, value)
-            XCTAssertTrue(run.stderr.hasPrefix("Error: \(message)\n"), run.stderr)
+            XCTAssertEqual(run.stderr, "bmactl: \(message) (see bmactl sensitivity set --help)\n")
         }
         XCTAssertTrue(daemon.requests.isEmpty)
         assertSuccess(try bmactl(["sensitivity", "set", "0"]))
@@ -220,8 +220,14 @@ final class BmactlTests: XCTestCase {
                           ["top", "--count", "0"], ["mirror", "force", "web1", "--seconds", "5", "--flow", "1.2.3.4,udp"]] {
             let run = try bmactl(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
-            XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
+            // One line naming the tool, as bmad's and bma-analyzer's usage errors are.
+            XCTAssertTrue(run.stderr.hasPrefix("bmactl: "), "\(arguments): \(run.stderr)")
+            XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1, "\(arguments): \(run.stderr)")
         }
+        let missing = try bmactl(["vm", "show"])
+        XCTAssertEqual(missing.stderr, "bmactl: Missing expected argument '<vm>' (see bmactl vm show --help)\n")
+        let negative = try bmactl(["--timeout", "-3", "status"])
+        XCTAssertEqual(negative.stderr, "bmactl: --timeout must be a positive number of seconds (see bmactl --help)\n")
         let badJSON = try bmactl(["policy", "add"], stdin: "{not json")
         XCTAssertEqual(badJSON.status, 2)
         XCTAssertTrue(badJSON.stderr.hasPrefix("bmactl: stdin is not valid JSON"), badJSON.stderr)

@@ -59,6 +59,7 @@ final class AnalyzerConfigFileTests: IntegrationTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("never")), "a store was created for a bad configuration")
         let missing = try AnalyzerCommand.analyzer(["serve", "--config", scratch.file("none.yaml")], in: scratch, label: "missing", timeout: 20)
         XCTAssertEqual(missing.status, .exited(3), missing.description)
-        XCTAssertTrue(missing.stderr.contains(scratch.file("none.yaml")), missing.description)
+        XCTAssertEqual(missing.stderr, "bma-analyzer: \(scratch.file("none.yaml")): cannot read the configuration file: No such file or directory\n",
+                       missing.description)
     }
 }

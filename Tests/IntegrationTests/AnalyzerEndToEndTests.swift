@@ -271,6 +271,15 @@ final class AnalyzerEndToEndTests: IntegrationTestCase {
         XCTAssertEqual(try interrupt(analyzer), .exited(0), analyzer.outputTail())
         XCTAssertTrue(analyzer.stdout.contains("bma-analyzer: stopping"), analyzer.outputTail())
         XCTAssertEqual(try interrupt(bmad), .exited(0), bmad.outputTail())
+        // The demo's counters add up (its mirror port once showed TX 0 next to thousands of copies
+        // sent): bmad's summary on its clean stop, port against queues and lcores, the mirror
+        // port's TX against the copies sent and the VMs' mirrored counts.
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: scratch.file("bmad-summary.json")), "bmad wrote its summary")
+        let summary = try JSONDecoder().decode(BmadSummary.self, from: data)
+        summary.assertConsistent()
+        let mirrorPort = try XCTUnwrap(summary.ports.first { $0.role == "mirror" }, "a mirror port in \(summary.ports.map(\.name))")
+        XCTAssertEqual(mirrorPort.txPackets, summary.mirror.sent)
+        XCTAssertGreaterThanOrEqual(summary.mirror.sent, cam1.mirrored + cam2.mirrored, "the copies counted while running were sent")
         let stored = s.storage.packets
 
         // Alerts, as EVE JSON.
