@@ -83,6 +83,8 @@ public struct StatsSnapshot: Codable, Sendable {
         public var policy_budget_drops: UInt64
         public var mirror_drops: UInt64
         public var baseline: BaselineSummary?
+        /// Outgoing packets response actions dropped or rate-limited.
+        public var action_drops: UInt64? = nil
     }
 
     public struct BaselineSummary: Codable, Sendable {
@@ -210,8 +212,12 @@ extension Dataplane {
                              mirror_decisions: sum(.mirrorDecisions), reasons: reasons, mirrored: sum(.mirrored),
                              mirrored_bytes: sum(.mirroredBytes), mirrored_incoming: sum(.mirroredIncoming),
                              pre_trigger: sum(.preTrigger), budget_drops: sum(.budgetDrops),
-                             policy_budget_drops: sum(.policyBudgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base))
+                             policy_budget_drops: sum(.policyBudgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base,
+                             action_drops: sum(.actionDrops)))
         }
+        // Listed only once an action dropped something (the other reasons are always listed).
+        let actionDrops = vms.reduce(0) { $0 &+ ($1.action_drops ?? 0) }
+        if actionDrops > 0 { drops["response-action"] = actionDrops }
         func mirrorSum(_ c: MirrorCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(c)) } }
         return StatsSnapshot(uptime_s: uptime, ports: outPorts, lcores: lcores, drops: drops,
                              malformed: malformed, broadcast_copies: copies, vms: vms,

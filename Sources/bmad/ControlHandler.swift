@@ -15,6 +15,8 @@ final class ControlHandler {
     let baselines: BaselineStore?
     private(set) var policies = PolicySet()
     private(set) var sensitivities: Sensitivities
+    /// Response actions (ActionHandler.swift); set by the control plane.
+    var actions: ActionHandler?
 
     init(dataplane: Dataplane, config: BmadConfig, policyFile: PolicyFile?, settingsFile: SettingsFile?, baselines: BaselineStore?) {
         self.dataplane = dataplane
@@ -120,6 +122,9 @@ final class ControlHandler {
         case .sensitivitySet: return try sensitivity(p)
         case .mirrorForce: return try force(p)
         case .configShow: return configJSON()
+        case .actionList, .actionAdd, .actionRemove:
+            guard let actions else { throw ControlError(.internal, "response actions are not available") }
+            return try actions.handle(method, p)
         }
     }
 

@@ -21,11 +21,14 @@ public enum BmadMethod: String, CaseIterable, Sendable {
     case sensitivitySet = "sensitivity.set"
     case mirrorForce = "mirror.force"
     case configShow = "config.show"
+    case actionList = "action.list"
+    case actionAdd = "action.add"
+    case actionRemove = "action.remove"
 
     /// The top-level `params` members the method reads (a policy's own fields aside).
     public var parameters: Set<String> {
         switch self {
-        case .status, .stats, .vmList, .policyList, .configShow: []
+        case .status, .stats, .vmList, .policyList, .configShow, .actionList: []
         case .vmShow, .baselineShow, .baselineFreeze, .baselineUnfreeze, .baselineReset, .baselineExport: ["vm"]
         case .baselineImport: ["vm", "baseline"]
         case .policyShow, .policyRemove: ["id"]
@@ -33,6 +36,8 @@ public enum BmadMethod: String, CaseIterable, Sendable {
         case .policyReplace: ["policies", "allow_future_vm"]
         case .sensitivitySet: ["value", "reset", "vm"]
         case .mirrorForce: ["vm", "seconds", "flow"]
+        case .actionAdd: ["kind", "vm", "flow", "destination", "packets_per_second", "bytes_per_second", "priority", "reason", "seconds"]
+        case .actionRemove: ["id"]
         }
     }
 

@@ -1,0 +1,185 @@
+import Control
+import Foundation
+import XCTest
+
+/// Response actions on a live bmad (`action.add`, `action.list`, `action.remove`): drop and
+/// rate-limit counted packet by packet on the uplink, expiry, events, persistence. VMs are
+/// net_pcap ports read from named pipes (ControlSupport.swift): the test chooses the packet
+/// time, and passes the worker's quiescent point with one burst of benign frames after each
+/// change (the worker holds the snapshot it loaded before waiting in the pipe read).
+final class ControlActionTests: ControlTestCase {
+    static let vm = 101
+    static let source = "10.0.1.5"
+
+    private func start(_ scratch: ScratchDirectory, state: String) throws -> (ControlDaemon, ControlClient, ControlPcapStream, String) {
+        let run = UUID().uuidString.prefix(8)
+        let fifo = try scratch.fifo("vm1-\(run).pcap")
+        let uplink = scratch.file("uplink-\(run).pcap")
+        let config = ControlDaemonConfig(uplink: "net_pcap9,tx_pcap=\(uplink)",
+                                         vms: [.init(name: "vm1", id: Self.vm, devargs: "net_pcap0,rx_pcap=\(fifo)")],
+                                         detection: ["learning_seconds": "3600"],
+                                         socket: scratch.file("bmad.sock"), stateDirectory: state)
+        let (bmad, streams) = try startDaemon(config, in: scratch, pipes: [fifo])
+        return (bmad, try bmad.client(), streams[0], uplink)
+    }
+
+    /// 32 benign frames (NTP to 10.0.0.4): carry the worker past its quiescent point.
+    private func benign(_ tag: String, at t: UInt64) -> [ControlTimedFrame] {
+        ControlFrames.timed((0..<32).map { ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.4", port: 123, tag: "\(tag) \($0)") }, from: t)
+    }
+
+    /// A phase of 96 frames, 10 ms apart, cycling: benign NTP, a TCP SYN to 10.0.0.9 (port i),
+    /// UDP 10.0.1.5:40000 -> 10.0.0.7:5000, UDP to 10.0.0.8 port 7.
+    private func phase(_ tag: String, at t: UInt64) -> [ControlTimedFrame] {
+        let frames = (0..<96).map { i -> [UInt8] in
+            switch i % 4 {
+            case 0: ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.4", port: 123, tag: "\(tag) ntp \(i)")
+            case 1: ControlFrames.tcp(vm: Self.vm, from: Self.source, to: "10.0.0.9", port: UInt16(1 + i), sequence: UInt32(i) + (tag == "A" ? 0 : 1000))
+            case 2: ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.7", port: 5000, tag: "\(tag) flow \(i)")
+            default: ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.8", port: 7, tag: "\(tag) limited \(i)")
+            }
+        }
+        return ControlFrames.timed(frames, from: t)
+    }
+
+    private func counters(_ list: JSONValue, id: Int) -> [String: Int] {
+        let a = list["actions"]?.arrayValue?.first { $0["id"]?.intValue == id }
+        var out: [String: Int] = [:]
+        for (k, v) in a?["counters"]?.objectValue ?? [:] { out[k] = v.intValue }
+        return out
+    }
+
+    /// A destination drop (TCP to 10.0.0.9), a flow drop (one UDP 5-tuple) and a rate limit of
+    /// 10 packets/s to 10.0.0.8: exactly the matching frames are missing from the uplink, each
+    /// action counts them, and once the actions expire (events `expired`) every frame flows.
+    func testDropAndRateLimitAreEnforcedPacketByPacketUntilTheyExpire() throws {
+        let scratch = try makeScratch()
+        let (bmad, client, stream, uplink) = try start(scratch, state: scratch.file("state"))
+        let seconds = 4.0
+        let dropTCP = try client.call("action.add", params: [
+            "kind": "drop", "vm": "vm1", "destination": ["cidr": "10.0.0.9/32", "proto": "tcp"],
+            "seconds": .number(seconds), "priority": 10, "reason": "port scan"])
+        XCTAssertEqual(dropTCP["event"]?.stringValue, "added", "\(dropTCP)")
+        XCTAssertEqual(dropTCP["id"]?.intValue, 1)
+        let dropFlow = try client.call("action.add", params: [
+            "kind": "drop", "flow": ["src": .string(Self.source), "dst": "10.0.0.7", "proto": "udp", "src_port": 40000, "dst_port": 5000],
+            "seconds": .number(seconds)])
+        XCTAssertEqual(dropFlow["id"]?.intValue, 2, "\(dropFlow)")
+        let limit = try client.call("action.add", params: [
+            "kind": "rate-limit", "vm": "vm1", "destination": ["cidr": "10.0.0.8/32"], "packets_per_second": 10,
+            "seconds": .number(seconds)])
+        XCTAssertEqual(limit["id"]?.intValue, 3, "\(limit)")
+        let again = try client.call("action.add", params: [
+            "kind": "drop", "vm": "vm1", "destination": ["cidr": "10.0.0.9/32", "proto": "tcp"], "seconds": 1])
+        XCTAssertEqual(again["event"]?.stringValue, "exists", "the same kind and target is the same action: \(again)")
+        XCTAssertEqual(again["id"]?.intValue, 1)
+        XCTAssertEqual(again["expires"], dropTCP["expires"], "a shorter duration does not shorten the action")
+
+        _ = assertControlError(.invalidParams, "unknown kind") { try client.call("action.add", params: ["kind": "block", "vm": "vm1", "seconds": 5]) }
+        _ = assertControlError(.notFound, "unknown VM") { try client.call("action.add", params: ["kind": "drop", "vm": "vm9", "seconds": 5]) }
+        _ = assertControlError(.invalidParams, "no target") { try client.call("action.add", params: ["kind": "drop", "seconds": 5]) }
+        _ = assertControlError(.invalidParams, "rate-limit without a rate") {
+            try client.call("action.add", params: ["kind": "rate-limit", "vm": "vm1", "seconds": 5])
+        }
+        _ = assertControlError(.invalidParams, "no expiry") { try client.call("action.add", params: ["kind": "drop", "vm": "vm1"]) }
+        _ = assertControlError(.notFound, "remove unknown id") { try client.call("action.remove", params: ["id": 99]) }
+
+        let t0 = ControlFrames.t0
+        var expected: [[UInt8]] = []
+        let w1 = benign("W1", at: t0)
+        try stream.send(w1)
+        try bmad.waitForForwarded(client, vm: "vm1", 32)
+        expected += w1.map(\.bytes)
+
+        // Phase A under the actions. The rate limit's model: a bucket of 10 tokens refilled at
+        // 10/s on packet time, one token per packet.
+        let a = phase("A", at: t0 + ControlFrames.second)
+        var tokens = 10.0, last: UInt64? = nil, passed = 0, limited = 0
+        for (i, f) in a.enumerated() {
+            switch i % 4 {
+            case 1, 2: continue
+            case 3:
+                if let l = last { tokens = min(10, tokens + Double(f.ns - l) * 1e-9 * 10) }
+                last = f.ns
+                if tokens >= 1 { tokens -= 1; passed += 1; expected.append(f.bytes) } else { limited += 1 }
+            default: expected.append(f.bytes)
+            }
+        }
+        XCTAssertGreaterThan(limited, 0, "the phase exceeds the rate")
+        try stream.send(a)
+        try bmad.waitForForwarded(client, vm: "vm1", 32 + 24 + passed)
+        let list = try client.call("action.list")
+        XCTAssertEqual(counters(list, id: 1), ["matched": 24, "dropped": 24, "limited": 0, "mirrored": 0, "allowed": 0], "\(list)")
+        XCTAssertEqual(counters(list, id: 2), ["matched": 24, "dropped": 24, "limited": 0, "mirrored": 0, "allowed": 0], "\(list)")
+        XCTAssertEqual(counters(list, id: 3), ["matched": 24, "dropped": 0, "limited": limited, "mirrored": 0, "allowed": 0], "\(list)")
+        let stats = try client.call("stats")
+        XCTAssertEqual(try bmad.vmCounters(client, "vm1")["action_drops"]?.intValue, 48 + limited)
+        XCTAssertEqual(stats["drops"]?["response-action"]?.intValue, 48 + limited, "\(stats["drops"] ?? .null)")
+        XCTAssertEqual(try bmad.vmCounters(client, "vm1")["outgoing"]?.intValue, 128)
+
+        // Expiry: the control plane removes them on the wall clock and says so.
+        try waitUntil("the actions expire", timeout: seconds + 10) {
+            try client.call("action.list")["actions"]?.arrayValue?.isEmpty == true
+        }
+        let events = try client.call("action.list")["events"]?.arrayValue ?? []
+        XCTAssertEqual(events.map { "\($0["event"]?.stringValue ?? "?") \($0["id"]?.intValue ?? 0)" },
+                       ["added 1", "added 2", "added 3", "exists 1", "expired 1", "expired 2", "expired 3"])
+
+        let forwarded = try bmad.vmCounters(client, "vm1")["forwarded"]?.intValue ?? 0
+        let w2 = benign("W2", at: t0 + 3 * ControlFrames.second)
+        try stream.send(w2)
+        expected += w2.map(\.bytes)
+        try bmad.waitForForwarded(client, vm: "vm1", forwarded + 32)
+        let b = phase("B", at: t0 + 4 * ControlFrames.second)
+        try stream.send(b)
+        expected += b.map(\.bytes)
+        try bmad.waitForForwarded(client, vm: "vm1", forwarded + 32 + 96)
+
+        client.close()
+        stream.close()
+        XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+        assertSameFrames(try PcapFiles.frames(path: uplink), expected, "uplink: the frames the actions let through, in order")
+    }
+
+    /// Actions persist with their expiries: after a restart the one still in force is back (and
+    /// enforced), the one that expired meanwhile is reported `expired`; a removal is saved too.
+    func testActionsSurviveARestartWithTheirExpiries() throws {
+        let scratch = try makeScratch()
+        let state = scratch.file("state")
+        do {
+            let (bmad, client, stream, _) = try start(scratch, state: state)
+            let long = try client.call("action.add", params: ["kind": "drop", "vm": "vm1", "destination": ["cidr": "10.0.0.9/32"], "seconds": 600, "reason": "kept"])
+            XCTAssertEqual(long["event"]?.stringValue, "added")
+            _ = try client.call("action.add", params: ["kind": "allow", "vm": "vm1", "seconds": 0.5])
+            client.close()
+            stream.close()
+            XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let (bmad, client, stream, uplink) = try start(scratch, state: state)
+        let list = try client.call("action.list")
+        let actions = list["actions"]?.arrayValue ?? []
+        XCTAssertEqual(actions.map { $0["id"]?.intValue }, [1], "\(list)")
+        XCTAssertEqual(actions.first?["reason"]?.stringValue, "kept")
+        XCTAssertEqual(actions.first?["destination"]?["cidr"]?.stringValue, "10.0.0.9/32")
+        XCTAssertEqual((list["events"]?.arrayValue ?? []).map { "\($0["event"]?.stringValue ?? "?") \($0["id"]?.intValue ?? 0)" }, ["expired 2"])
+        // The restored action is enforced: of 32 frames to 10.0.0.9 and 32 benign, 32 leave.
+        let t = ControlFrames.t0
+        let frames = ControlFrames.timed((0..<64).map { i in
+            i % 2 == 0 ? ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.4", port: 123, tag: "R \(i)")
+                : ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.9", port: 53, tag: "R \(i)")
+        }, from: t)
+        try stream.send(frames)
+        try bmad.waitForForwarded(client, vm: "vm1", 32)
+        XCTAssertEqual(counters(try client.call("action.list"), id: 1)["dropped"], 32)
+        let removed = try client.call("action.remove", params: ["id": 1])
+        XCTAssertEqual(removed["event"]?.stringValue, "removed")
+        XCTAssertEqual(try client.call("action.list")["actions"]?.arrayValue?.count, 0)
+        client.close()
+        stream.close()
+        XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+        XCTAssertEqual(try PcapFiles.frames(path: uplink), frames.enumerated().filter { $0.offset % 2 == 0 }.map(\.element.bytes))
+        let saved = try String(contentsOfFile: state + "/actions.json", encoding: .utf8)
+        XCTAssertTrue(saved.contains("\"actions\":[]"), saved)
+    }
+}
