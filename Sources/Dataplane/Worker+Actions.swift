@@ -16,7 +16,7 @@ extension Worker {
             let i = Int(outIdx[q])
             let p = pkts + i
             if let rule = snap.pointee.first(UnsafePointer(p), vm: vm) {
-                let (row, budget) = actions.slots.take(worker: index, rule)
+                let (row, budget) = actionSlots.take(worker: index, rule)
                 bump(row, .matched)
                 var remove = false
                 switch rule.pointee.kind {

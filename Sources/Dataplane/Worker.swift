@@ -47,6 +47,7 @@ final class Worker: @unchecked Sendable {
     /// Response actions: the table, the snapshot of this poll iteration, and the mbufs its
     /// stage took out of the current burst.
     let actions: ActionTable
+    let actionSlots: ActionSlots
     var actionSnap: UnsafeMutablePointer<ActionSnapshot>
     let actionDropped: UnsafeMutablePointer<OpaquePointer?>
     let mailbox = WorkerMailbox()
@@ -157,6 +158,7 @@ final class Worker: @unchecked Sendable {
         dnsAnswers.initialize(repeating: bma_dns_answer_t(), count: Worker.dnsAnswerCap)
         self.policies = policies
         self.actions = actions
+        actionSlots = actions.slots
         actionSnap = actions.acquire(worker: index)
         actionDropped = .allocate(capacity: burst)
         actionDropped.initialize(repeating: nil, count: burst)
