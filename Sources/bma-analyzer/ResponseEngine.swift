@@ -21,6 +21,8 @@ final class ResponseEngine: @unchecked Sendable {
         var planner = ResponsePlanner(rules: settings.rules, dryRun: settings.dryRun, protectedVMs: [], vmIDs: ids)
         planner.protectedVMs = Set(settings.protectedVMs.compactMap { planner.vmID($0) })
         self.planner = planner
+        // The store directory may not exist yet (the node creates it after this).
+        try? FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
         let path = storeDirectory + "/" + ResponseRecord.fileName
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
         records = FileHandle(forWritingAtPath: path)
