@@ -2,8 +2,9 @@ import BMAContract
 import Control
 import Dataplane
 
-/// Turns response actions into the dataplane's compiled rules. A VM reference becomes its
-/// index; an action naming a VM this bmad does not run matches nothing.
+/// Turns response actions into the dataplane's compiled rules: the target becomes a policy
+/// match of the VM's outgoing traffic (compiled by PolicyCompiler); an action naming a VM this
+/// bmad does not run matches nothing.
 enum ActionCompiler {
     static func compile(_ set: ActionSet, vms: [DataplaneSetup.VM]) -> [ActionRule] {
         set.actions.map { compile($0, vms: vms) }
@@ -21,27 +22,21 @@ enum ActionCompiler {
         }
         r.packetsPerSecond = a.packetsPerSecond ?? 0
         r.bytesPerSecond = a.bytesPerSecond ?? 0
-        var m = PolicyRule()
-        if let ref = a.vm {
-            m.anyVM = false
-            if let i = vms.firstIndex(where: { ref.refers(toID: $0.id, name: $0.name) }), i < 256 { m.allowVM(i) }
-        }
-        func prefix(_ c: CIDR) -> (UInt64, UInt64, UInt64, UInt64) { (c.hi & c.maskHi, c.lo & c.maskLo, c.maskHi, c.maskLo) }
+        r.match = PolicyCompiler.match(match(a), vms: vms)
+        return r
+    }
+
+    /// The packets an action applies to, as a policy match (direction: from the VM).
+    static func match(_ a: ResponseAction) -> PolicyMatch {
+        func port(_ p: UInt16?) -> PortSet? { p.flatMap { PortSet([$0...$0]) } }
+        var m = PolicyMatch(vms: a.vm.map { [$0] })
         if let f = a.flow {
-            m.needsAddresses = true
-            (m.srcHi, m.srcLo, m.srcMaskHi, m.srcMaskLo) = prefix(f.src)
-            (m.dstHi, m.dstLo, m.dstMaskHi, m.dstMaskLo) = prefix(f.dst)
-            if case .ip(let n) = f.proto { m.proto = Int32(n) }
-            if let p = f.srcPort { m.srcPorts.add(p, p) }
-            if let p = f.dstPort { m.dstPorts.add(p, p) }
+            (m.srcCIDR, m.dstCIDR, m.protocol) = (f.src, f.dst, f.proto)
+            (m.srcPorts, m.dstPorts) = (port(f.srcPort), port(f.dstPort))
         }
         if let d = a.destination {
-            m.needsAddresses = true
-            (m.dstHi, m.dstLo, m.dstMaskHi, m.dstMaskLo) = prefix(d.cidr)
-            if case .ip(let n)? = d.proto { m.proto = Int32(n) }
-            if let p = d.port { m.dstPorts.add(p, p) }
+            (m.dstCIDR, m.protocol, m.dstPorts) = (d.cidr, d.proto, port(d.port))
         }
-        r.match = m
-        return r
+        return m
     }
 }

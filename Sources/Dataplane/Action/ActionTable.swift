@@ -12,7 +12,7 @@ final class ActionTable: @unchecked Sendable {
     let epochs: UnsafeMutablePointer<UInt64>
     let workers: Int
     let slots: ActionSlots
-    private var replaced: [(snapshot: UnsafeMutablePointer<ActionSnapshot>, until: UInt64)] = []
+    private var retired = RetiredSnapshots<ActionSnapshot>()
     private(set) var generation: UInt64 = 0
     /// id → (slot, serial) of every published action; free slots; the last serial given.
     private var assigned: [UInt32: (slot: UInt16, serial: UInt32)] = [:]
@@ -32,7 +32,7 @@ final class ActionTable: @unchecked Sendable {
     }
 
     deinit {
-        for r in replaced { ActionTable.release(r.snapshot) }
+        retired.freeAll(ActionTable.release)
         ActionTable.release(ActionTable.snapshot(bma_load_u64(current)))
         current.deallocate()
         epochs.deallocate()
@@ -82,21 +82,13 @@ final class ActionTable: @unchecked Sendable {
         generation += 1
         let old = ActionTable.snapshot(bma_load_u64(current))
         bma_store_release_u64(current, UInt64(UInt(bitPattern: ActionTable.build(placed, generation: generation))))
-        replaced.append((old, generation))
+        retired.retire(old, replacedBy: generation)
         return generation
     }
 
     /// Control side: frees snapshots no worker can still hold. `running` false = workers stopped.
     func reclaim(running: Bool) {
-        var oldest = UInt64.max
-        if running {
-            for w in 0..<workers { oldest = min(oldest, bma_load_acquire_u64(epochs + w)) }
-        }
-        replaced.removeAll { r in
-            guard oldest >= r.until else { return false }
-            ActionTable.release(r.snapshot)
-            return true
-        }
+        retired.reclaim(epochs: epochs, workers: workers, running: running, free: ActionTable.release)
     }
 
     /// Control side: what the action `id` did so far (zero for an unknown id).
