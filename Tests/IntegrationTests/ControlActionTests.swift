@@ -172,7 +172,24 @@ final class ControlActionTests: ControlTestCase {
         try stream.send(frames)
         try bmad.waitForForwarded(client, vm: "vm1", 32)
         XCTAssertEqual(counters(try client.call("action.list"), id: 1)["dropped"], 32)
-        let removed = try client.call("action.remove", params: ["id": 1])
+        // bmactl: the table with the action's counters, an add that finds it exists, a removal.
+        func bmactl(_ args: [String]) throws -> CommandRun {
+            try AnalyzerCommand.run(try TestEnvironment.binary("bmactl"), ["--socket", scratch.file("bmad.sock")] + args, in: scratch, label: "bmactl")
+        }
+        let table = try bmactl(["action", "list"])
+        XCTAssertEqual(table.status, .exited(0), table.description)
+        let row = table.stdout.split(separator: "\n").first { $0.hasPrefix(" 1 ") || $0.hasPrefix("1 ") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("drop") && row.contains("to 10.0.0.9/32 vm vm1") && row.contains(" 32 ") && row.contains("kept"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("expired"), "the events follow the table: \(table.stdout)")
+        let again = try bmactl(["action", "add", "drop", "--vm", "vm1", "--destination", "10.0.0.9/32", "--seconds", "5"])
+        XCTAssertEqual(again.status, .exited(0), again.description)
+        XCTAssertTrue(again.stdout.hasPrefix("action 1 exists: drop until "), again.stdout)
+        let bad = try bmactl(["action", "add", "block", "--vm", "vm1", "--seconds", "5"])
+        XCTAssertEqual(bad.status, .exited(1), bad.description)
+        XCTAssertTrue(bad.stderr.contains("kind: 'block' is not one of drop, rate-limit, force-mirror, allow"), bad.stderr)
+        let removedByCLI = try bmactl(["action", "remove", "1"])
+        XCTAssertEqual(removedByCLI.stdout, "action 1 removed\n", removedByCLI.description)
+        let removed = try client.call("action.list")["events"]?.arrayValue?.last ?? .null
         XCTAssertEqual(removed["event"]?.stringValue, "removed")
         XCTAssertEqual(try client.call("action.list")["actions"]?.arrayValue?.count, 0)
         client.close()
