@@ -78,14 +78,21 @@ final class ResponseEngine: @unchecked Sendable {
             }
         }
         record.done_ns = SystemClock.wallNanoseconds()
-        if let line = try? JSONEncoder().encode(record) { records?.write(line + Data([0x0a])) }
+        if let line = record.line { records?.write(line) }
     }
 
     /// action.add on bmad's socket (one connection, reopened after a failure).
     private func send(_ plan: ResponsePlan) throws -> JSONValue {
         if client == nil { client = try ControlClient(path: settings.socket, timeout: 2) }
+        return try client!.call("action.add", params: ResponseRequest.params(plan, reason: plan.reason))
+    }
+}
+
+/// The `action.add` parameters of a plan.
+enum ResponseRequest {
+    static func params(_ plan: ResponsePlan, reason: String) -> [String: JSONValue] {
         var params: [String: JSONValue] = ["kind": .string(plan.kind), "seconds": .number(plan.seconds),
-                                           "priority": .number(Double(plan.priority)), "reason": .string(plan.reason)]
+                                           "priority": .number(Double(plan.priority)), "reason": .string(reason)]
         if let vm = plan.vmID { params["vm"] = .number(Double(vm)) }
         switch plan.target {
         case .vm: break
@@ -103,6 +110,6 @@ final class ResponseEngine: @unchecked Sendable {
         }
         if let pps = plan.packetsPerSecond { params["packets_per_second"] = .number(pps) }
         if let bps = plan.bytesPerSecond { params["bytes_per_second"] = .number(bps) }
-        return try client!.call("action.add", params: params)
+        return params
     }
 }

@@ -199,4 +199,39 @@ final class ControlActionTests: ControlTestCase {
         let saved = try String(contentsOfFile: state + "/actions.json", encoding: .utf8)
         XCTAssertTrue(saved.contains("\"actions\":[]"), saved)
     }
+
+    /// `bma-analyzer alerts ack ID --benign`: the scan alert of an imported masscan becomes an
+    /// `allow` on its flow in bmad, recorded in the store for the console.
+    func testBenignAcknowledgementAllowsTheAlertsFlowOnBmad() throws {
+        let scratch = try makeScratch()
+        let store = scratch.file("store")
+        let masscan = try AnalyzerScenario.masscan(in: scratch)
+        try AnalyzerCommand.analyzerOK(["import", "--store", store, "--vm", "101", "--vm-name", "101=vm1", masscan.path], in: scratch, label: "import")
+        let list = try AnalyzerCommand.analyzerOK(["alerts", "--store", store], in: scratch, label: "alerts")
+        guard let line = list.stdout.split(separator: "\n").first(where: { $0.contains("BMA SCAN vertical port scan") }),
+              let id = line.components(separatedBy: "  id ").last else { return XCTFail(list.stdout) }
+        let (bmad, client, stream, _) = try start(scratch, state: scratch.file("state"))
+        let notFound = try AnalyzerCommand.analyzer(["alerts", "ack", "1-0", "--benign", "--store", store, "--bmad-socket", scratch.file("bmad.sock")],
+                                                    in: scratch, label: "ack-unknown")
+        XCTAssertEqual(notFound.status, .exited(3), notFound.description)
+        let ack = try AnalyzerCommand.analyzerOK(["alerts", "ack", id, "--benign", "--store", store, "--bmad-socket", scratch.file("bmad.sock"), "--seconds", "600"],
+                                                 in: scratch, label: "ack")
+        XCTAssertTrue(ack.stdout.hasPrefix("allow flow tcp 192.168.1.129:"), ack.stdout)
+        XCTAssertTrue(ack.stdout.contains(": bmad action 1 added"), ack.stdout)
+        let actions = try client.call("action.list")["actions"]?.arrayValue ?? []
+        XCTAssertEqual(actions.count, 1)
+        let a = actions.first ?? .null
+        XCTAssertEqual(a["kind"]?.stringValue, "allow")
+        XCTAssertEqual(a["vm"]?.intValue, 101)
+        XCTAssertEqual(a["flow"]?["src"]?.stringValue, "192.168.1.129")
+        XCTAssertEqual(a["flow"]?["dst"]?.stringValue, "198.124.152.15")
+        XCTAssertEqual(a["flow"]?["proto"]?.stringValue, "tcp")
+        XCTAssertTrue(a["reason"]?.stringValue?.hasPrefix("benign (alert \(id)): BMA SCAN") == true, "\(a)")
+        XCTAssertGreaterThan(a["seconds_left"]?.doubleValue ?? 0, 590)
+        let records = try String(contentsOfFile: store + "/responses.jsonl", encoding: .utf8)
+        XCTAssertTrue(records.contains("\"rule\":\"analyst: benign\"") && records.contains("\"action_id\":1"), records)
+        client.close()
+        stream.close()
+        XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+    }
 }

@@ -40,6 +40,19 @@ public struct ResponseRecord: Sendable, Codable, Equatable {
 
     public static let fileName = "responses.jsonl"
 
+    /// The record as one JSON line, newline included.
+    public var line: Data? { (try? JSONEncoder().encode(self)).map { $0 + Data([0x0a]) } }
+
+    /// Appends one record to a store's file (a command run beside a serving node: each write is
+    /// one line, appended whole with O_APPEND).
+    public static func append(_ record: ResponseRecord, storeDirectory: String) {
+        let path = storeDirectory + "/" + fileName
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0, let line = record.line else { return }
+        defer { close(fd) }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
     /// The records of a store, oldest first (unreadable lines skipped).
     public static func read(storeDirectory: String) -> [ResponseRecord] {
         guard let data = FileManager.default.contents(atPath: storeDirectory + "/" + fileName) else { return [] }
