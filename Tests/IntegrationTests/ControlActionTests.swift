@@ -234,4 +234,62 @@ final class ControlActionTests: ControlTestCase {
         stream.close()
         XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
     }
+
+    /// `force-mirror` copies normal frames the detector would not mirror; `allow` keeps the
+    /// detector's anomalies toward its destination off the mirror (the same anomaly elsewhere is
+    /// still mirrored); every frame is still forwarded; each action counts what it did.
+    func testForceMirrorCopiesNormalFramesAndAllowKeepsAnomaliesOffTheMirror() throws {
+        let scratch = try makeScratch()
+        let fifo = try scratch.fifo("vm1.pcap")
+        let uplink = scratch.file("uplink.pcap"), mirror = scratch.file("mirror.pcap")
+        let config = ControlDaemonConfig(uplink: "net_pcap9,tx_pcap=\(uplink)",
+                                         vms: [.init(name: "vm1", id: Self.vm, devargs: "net_pcap0,rx_pcap=\(fifo)")],
+                                         mirror: "net_pcap8,tx_pcap=\(mirror)", detection: ["learning_seconds": "10", "pre_trigger_packets": "0"],
+                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
+        let (bmad, streams) = try startDaemon(config, in: scratch, pipes: [fifo])
+        let stream = streams[0], client = try bmad.client()
+        var seq: UInt32 = 1
+        func normal(_ i: Int, _ tag: String) -> [UInt8] {
+            seq += 1
+            return i % 2 == 0 ? ControlFrames.udp(vm: Self.vm, from: Self.source, to: "10.0.0.2", port: 53, tag: "\(tag) dns \(i)")
+                : ControlFrames.tcp(vm: Self.vm, from: Self.source, to: "10.0.0.3", port: 443, sequence: seq)
+        }
+        func ssh(_ host: String) -> [UInt8] {
+            seq += 1
+            return ControlFrames.tcp(vm: Self.vm, from: Self.source, to: host, port: 22, sequence: 0x0100_0000 + seq)
+        }
+        let t0 = ControlFrames.t0, second = ControlFrames.second
+        try stream.send(ControlFrames.timed((0..<64).map { normal($0, "L") }, from: t0))
+        try bmad.waitForForwarded(client, vm: "vm1", 64)
+        _ = try client.call("action.add", params: ["kind": "force-mirror", "vm": "vm1", "destination": ["cidr": "10.0.0.2/32", "proto": "udp", "port": 53], "seconds": 600])
+        _ = try client.call("action.add", params: ["kind": "allow", "vm": "vm1", "destination": ["cidr": "198.51.100.0/24"], "seconds": 600])
+        // The worker waits in the pipe with the snapshot it held: one burst carries it round.
+        let quiet = ControlFrames.timed((0..<32).map { _ in normal(1, "Q") }, from: t0 + 50 * second)
+        try stream.send(quiet)
+        try bmad.waitForForwarded(client, vm: "vm1", 96)
+        // After learning: DNS (forced), HTTPS (normal), SSH to an allowed and to another new host.
+        let d = (0..<64).map { i -> [UInt8] in
+            switch i % 8 {
+            case 1: ssh("198.51.100.7")
+            case 5: ssh("203.0.113.9")
+            default: normal(i, "D")
+            }
+        }
+        try stream.send(ControlFrames.timed(d, from: t0 + 100 * second))
+        try bmad.waitForForwarded(client, vm: "vm1", 160)
+        let list = try client.call("action.list")
+        client.close()
+        stream.close()
+        XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+        XCTAssertEqual(try PcapFiles.frames(path: uplink).count, 160, "every frame forwarded")
+        let copies = try ControlMirrorCopy.read(mirror).map(\.inner)
+        let dns = d.filter { ControlFrameInfo($0)?.destinationPort == 53 }
+        let elsewhere = d.filter { ControlFrameInfo($0)?.destination == "203.0.113.9" }
+        XCTAssertEqual(dns.count, 32)
+        XCTAssertEqual(elsewhere.count, 8)
+        XCTAssertEqual(copies, d.filter { dns.contains($0) || elsewhere.contains($0) },
+                       "copies: the forced DNS and the SSH to 203.0.113.9 (nothing while learning), not the SSH to the allowed network")
+        XCTAssertEqual(counters(list, id: 1), ["matched": 32, "dropped": 0, "limited": 0, "mirrored": 32, "allowed": 0], "\(list)")
+        XCTAssertEqual(counters(list, id: 2), ["matched": 8, "dropped": 0, "limited": 0, "mirrored": 0, "allowed": 8], "\(list)")
+    }
 }
