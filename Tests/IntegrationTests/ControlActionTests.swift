@@ -115,6 +115,8 @@ final class ControlActionTests: ControlTestCase {
         let stats = try client.call("stats")
         XCTAssertEqual(try bmad.vmCounters(client, "vm1")["action_drops"]?.intValue, 48 + limited)
         XCTAssertEqual(stats["drops"]?["response-action"]?.intValue, 48 + limited, "\(stats["drops"] ?? .null)")
+        XCTAssertEqual((stats["actions"]?.arrayValue ?? []).map { "\($0["id"]?.intValue ?? 0) \($0["kind"]?.stringValue ?? "") \($0["dropped"]?.intValue ?? -1) \($0["limited"]?.intValue ?? -1)" },
+                       ["1 drop 24 0", "2 drop 24 0", "3 rate-limit 0 \(limited)"], "stats: per-action counters")
         XCTAssertEqual(try bmad.vmCounters(client, "vm1")["outgoing"]?.intValue, 128)
 
         // Expiry: the control plane removes them on the wall clock and says so.

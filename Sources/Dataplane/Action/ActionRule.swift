@@ -10,6 +10,16 @@ public enum ActionKind: UInt8, Sendable, CaseIterable {
     case forceMirror = 2
     /// The detector's anomalies are not mirrored (a known-benign pattern).
     case allow = 3
+
+    /// The protocol's name of the kind.
+    public var name: String {
+        switch self {
+        case .drop: "drop"
+        case .rateLimit: "rate-limit"
+        case .forceMirror: "force-mirror"
+        case .allow: "allow"
+        }
+    }
 }
 
 /// A response action compiled for the packet path: a policy's match fields (VM bitmap, source

@@ -18,6 +18,8 @@ final class ActionTable: @unchecked Sendable {
     private var assigned: [UInt32: (slot: UInt16, serial: UInt32)] = [:]
     private var free: [UInt16]
     private var lastSerial: UInt32 = 0
+    /// The actions of the current snapshot, by id (control side).
+    private(set) var published: [(id: UInt32, kind: ActionKind)] = []
     /// The most actions a snapshot may hold.
     static let capacity = 256
 
@@ -79,6 +81,7 @@ final class ActionTable: @unchecked Sendable {
             placed[i].slot = a.slot
             placed[i].serial = a.serial
         }
+        published = placed.map { ($0.id, $0.kind) }.sorted { $0.id < $1.id }
         generation += 1
         let old = ActionTable.snapshot(bma_load_u64(current))
         bma_store_release_u64(current, UInt64(UInt(bitPattern: ActionTable.build(placed, generation: generation))))
