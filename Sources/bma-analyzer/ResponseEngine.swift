@@ -78,7 +78,8 @@ final class ResponseEngine: @unchecked Sendable {
             }
         }
         record.done_ns = SystemClock.wallNanoseconds()
-        if let line = record.line { records?.write(line) }
+        // A record that cannot be written (disk full) is lost; the action stands and was logged.
+        if let line = record.line { try? records?.write(contentsOf: line) }
     }
 
     /// action.add on bmad's socket (one connection, reopened after a failure).

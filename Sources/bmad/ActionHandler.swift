@@ -26,6 +26,10 @@ final class ActionHandler {
         guard let file else { return }
         do {
             guard var saved = try file.load() else { return }
+            guard saved.count <= Dataplane.maxActions else {
+                log("bmad: saved actions ignored: \(saved.count) actions, at most \(Dataplane.maxActions)")
+                return
+            }
             for a in saved.expire(at: dataplane.nowNs) { record(.expired, a) }
             set = saved
             dataplane.publishActions(ActionCompiler.compile(set, vms: dataplane.setup.vms))

@@ -294,4 +294,33 @@ final class ControlActionTests: ControlTestCase {
         XCTAssertEqual(counters(list, id: 1), ["matched": 32, "dropped": 0, "limited": 0, "mirrored": 32, "allowed": 0], "\(list)")
         XCTAssertEqual(counters(list, id: 2), ["matched": 8, "dropped": 0, "limited": 0, "mirrored": 0, "allowed": 8], "\(list)")
     }
+
+    /// bmad logs every event of an action: added, exists, removed, expired.
+    func testEveryEventIsLogged() throws {
+        let scratch = try makeScratch()
+        let config = ControlDaemonConfig(uplink: "net_null0,no-rx=1", vms: [.init(name: "vm1", id: Self.vm, devargs: "net_null1,no-rx=1")],
+                                         socket: scratch.file("bmad.sock"), stateDirectory: scratch.file("state"))
+        let (bmad, _) = try startDaemon(config, in: scratch, quiet: false)
+        let client = try bmad.client()
+        let flow: JSONValue = ["src": .string(Self.source), "dst": "198.51.100.7", "proto": "tcp", "src_port": 40000, "dst_port": 22]
+        _ = try client.call("action.add", params: ["kind": "drop", "vm": "vm1", "flow": flow, "seconds": 60, "reason": "ssh brute force"])
+        _ = try client.call("action.add", params: ["kind": "drop", "vm": "vm1", "flow": flow, "seconds": 60])
+        _ = try client.call("action.add", params: ["kind": "rate-limit", "destination": ["cidr": "203.0.113.0/24"], "bytes_per_second": 1e6, "seconds": 0.2])
+        _ = try client.call("action.remove", params: ["id": 1])
+        try waitUntil("action 2 expires", timeout: 10) { try client.call("action.list")["actions"]?.arrayValue?.isEmpty == true }
+        client.close()
+        XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
+        let lines = bmad.child.stdout.split(separator: "\n").filter { $0.contains("bmad: action ") }.map { line in
+            // The expiry's time varies: keep what comes before it.
+            String(line.components(separatedBy: " until ").first ?? String(line))
+        }
+        XCTAssertEqual(lines, [
+            "bmad: action 1 added: drop flow tcp 10.0.1.5:40000 -> 198.51.100.7:22 of vm vm1",
+            "bmad: action 1 exists: drop flow tcp 10.0.1.5:40000 -> 198.51.100.7:22 of vm vm1",
+            "bmad: action 2 added: rate-limit destination 203.0.113.0/24",
+            "bmad: action 1 removed: drop flow tcp 10.0.1.5:40000 -> 198.51.100.7:22 of vm vm1",
+            "bmad: action 2 expired: rate-limit destination 203.0.113.0/24",
+        ], bmad.child.stdout)
+        XCTAssertTrue(bmad.child.stdout.contains("(ssh brute force)"), "the reason is logged")
+    }
 }
