@@ -18,7 +18,7 @@ struct ResponseSettings {
     var rules: [ResponseRule]
 
     static let keys: Set<String> = ["socket", "dry_run", "protected_vms", "rules"]
-    static let ruleKeys: Set<String> = ["name", "signature", "severity", "vms", "action", "target", "seconds", "max_per_minute",
+    static let ruleKeys: Set<String> = ["name", "signature", "severity", "vms", "action", "target", "seconds", "max_per_minute", "max_vms_per_minute",
                                         "priority", "packets_per_second", "bytes_per_second"]
 
     /// Parses the section; errors name the field (`response.rules[0].action: ...`).
@@ -61,6 +61,7 @@ struct ResponseSettings {
                 severity: try r.optionalInt("severity", in: 1...255), vms: vms, action: action, target: target,
                 seconds: try r.double("seconds", in: 0.001...(7 * 86_400)),
                 maxPerMinute: try r.optionalInt("max_per_minute", in: 1...100_000) ?? 10,
+                maxVMsPerMinute: try r.optionalInt("max_vms_per_minute", in: 1...100_000),
                 priority: try r.optionalInt("priority", in: -1_000_000...1_000_000) ?? 0,
                 packetsPerSecond: try r.optionalDouble("packets_per_second", in: 1...1e9),
                 bytesPerSecond: try r.optionalDouble("bytes_per_second", in: 64...1e12))

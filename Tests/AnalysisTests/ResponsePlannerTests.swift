@@ -60,4 +60,15 @@ final class ResponsePlannerTests: XCTestCase {
         var dry = planner([rule], dryRun: true)
         XCTAssertEqual(dry.plan(alert("x", severity: 1), nowNs: 1).map(\.outcome), [.dryRun])
     }
+
+    func testAtMostNDistinctVMsPerMinute() {
+        var p = planner([ResponseRule(name: "r", action: "drop", target: .vm, seconds: 30, maxPerMinute: 100, maxVMsPerMinute: 2)])
+        p.vmIDs["cam3"] = 103
+        let t = 1_000 * Self.second
+        XCTAssertEqual(p.plan(alert("x", severity: 1, vm: "cam1"), nowNs: t).map(\.outcome), [.act])
+        XCTAssertEqual(p.plan(alert("x", severity: 1, vm: "cam2"), nowNs: t + 1).map(\.outcome), [.act])
+        XCTAssertEqual(p.plan(alert("x", severity: 1, vm: "cam3"), nowNs: t + 2).map(\.outcome), [.limited], "a third VM within the minute")
+        XCTAssertEqual(p.plan(alert("y", severity: 1, vm: "cam1"), nowNs: t + 3).map(\.outcome), [.act], "a VM already acted on")
+        XCTAssertEqual(p.plan(alert("x", severity: 1, vm: "cam3"), nowNs: t + 61 * Self.second).map(\.outcome), [.act], "a minute later")
+    }
 }

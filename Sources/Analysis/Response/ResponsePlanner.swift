@@ -33,9 +33,10 @@ public struct ResponsePlan: Sendable, Equatable {
     }
 }
 
-/// Turns alerts into plans under the rules. Keeps, per rule, when it last acted (the blast
-/// radius is counted over the last 60 s, dry-run actions included, so that a dry run shows
-/// what would really happen). Not thread-safe: one caller at a time.
+/// Turns alerts into plans under the rules. Keeps, per rule, when it acted and on which VM (the
+/// blast radius, actions and distinct VMs, is counted over the last 60 s, dry-run actions
+/// included, so that a dry run shows what would really happen). Not thread-safe: one caller at
+/// a time.
 public struct ResponsePlanner: Sendable {
     public var rules: [ResponseRule]
     public var dryRun: Bool
@@ -43,7 +44,8 @@ public struct ResponsePlanner: Sendable {
     public var protectedVMs: Set<UInt32>
     /// The analyzer's VM names → ids.
     public var vmIDs: [String: UInt32]
-    private var acted: [String: [UInt64]] = [:]
+    /// Per rule: when it acted and on which VM.
+    private var acted: [String: [(ns: UInt64, vm: UInt32)]] = [:]
 
     public init(rules: [ResponseRule], dryRun: Bool, protectedVMs: Set<UInt32>, vmIDs: [String: UInt32]) {
         self.rules = rules
@@ -79,12 +81,14 @@ public struct ResponsePlanner: Sendable {
             } else if protectedVMs.contains(vm!) {
                 p.outcome = .protected
             } else {
-                let recent = (acted[rule.name] ?? []).filter { nowNs &- $0 < 60_000_000_000 }
-                if recent.count >= rule.maxPerMinute {
+                let recent = (acted[rule.name] ?? []).filter { nowNs &- $0.ns < 60_000_000_000 }
+                let vms = Set(recent.map(\.vm))
+                let newVM = !vms.contains(vm!)
+                if recent.count >= rule.maxPerMinute || (newVM && rule.maxVMsPerMinute.map { vms.count >= $0 } ?? false) {
                     p.outcome = .limited
                     acted[rule.name] = recent
                 } else {
-                    acted[rule.name] = recent + [nowNs]
+                    acted[rule.name] = recent + [(nowNs, vm!)]
                 }
             }
             out.append(p)

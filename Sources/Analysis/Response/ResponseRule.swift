@@ -22,8 +22,10 @@ public struct ResponseRule: Sendable, Equatable {
     public var action: String
     public var target: Target
     public var seconds: Double
-    /// The blast-radius limit: at most this many actions per minute from this rule.
+    /// The blast-radius limits: at most this many actions per minute from this rule, and
+    /// (when given) on at most this many distinct VMs per minute.
     public var maxPerMinute: Int
+    public var maxVMsPerMinute: Int?
     public var priority: Int
     public var packetsPerSecond: Double?
     public var bytesPerSecond: Double?
@@ -31,7 +33,7 @@ public struct ResponseRule: Sendable, Equatable {
     public static let actions = ["drop", "rate-limit", "force-mirror", "allow"]
 
     public init(name: String, signature: String? = nil, severity: Int? = nil, vms: [String]? = nil, action: String,
-                target: Target, seconds: Double, maxPerMinute: Int = 10, priority: Int = 0,
+                target: Target, seconds: Double, maxPerMinute: Int = 10, maxVMsPerMinute: Int? = nil, priority: Int = 0,
                 packetsPerSecond: Double? = nil, bytesPerSecond: Double? = nil) {
         self.name = name
         self.signature = signature
@@ -41,6 +43,7 @@ public struct ResponseRule: Sendable, Equatable {
         self.target = target
         self.seconds = seconds
         self.maxPerMinute = maxPerMinute
+        self.maxVMsPerMinute = maxVMsPerMinute
         self.priority = priority
         self.packetsPerSecond = packetsPerSecond
         self.bytesPerSecond = bytesPerSecond
