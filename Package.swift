@@ -36,8 +36,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
-        // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation.
-        .target(name: "BMAContract", swiftSettings: optimize),
+        // The wire contract shared by every tool: pure Swift, no DPDK, no Foundation; with the
+        // one clock and the EINTR retry every tool uses.
+        .target(name: "BMAContract", dependencies: [.product(name: "SystemPackage", package: "swift-system")], swiftSettings: optimize),
         .target(name: "CDPDK", cSettings: dpdkIncludes, linkerSettings: dpdkLibraries),
         // libpcap, for bmad replay to read pcap and pcapng as its net_pcap ports do.
         .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
@@ -48,9 +49,10 @@ let package = Package(
         ]),
         // bmad's configuration file and policy model.
         .target(name: "Control", dependencies: ["BMAContract", "ControlProtocol", "Yams"]),
-        .target(name: "PacketCapture", dependencies: ["BMAContract"]),
+        .target(name: "PacketCapture", dependencies: ["BMAContract", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "Analysis", dependencies: [
             "BMAContract", "PacketCapture",
+            .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,7 +3,7 @@
  * The input is the frame. It is parsed whole, and again as a first segment cut short of the
  * frame (the first two input bytes pick the cut), the way a multi-segment mbuf reaches the
  * parser. AddressSanitizer catches any read outside the buffer; the checks below catch a
- * descriptor that contradicts the frame. */
+ * descriptor that contradicts the frame, and bma_parse must equal the general parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,25 @@ static void check(const bma_pkt_t *p, uint32_t len, uint32_t pkt_len)
     }
     if (bma_malformed_name(p->malformed) == NULL)
         abort();
+    /* The protocol class follows from the L3 kind and the IP protocol alone. */
+    uint8_t cls = BMA_CLASS_OTHER;
+    if (p->l3 == BMA_L3_ARP)
+        cls = BMA_CLASS_ARP;
+    else if (p->l3 == BMA_L3_IPV4 || p->l3 == BMA_L3_IPV6)
+        cls = p->ip_proto == 6 ? BMA_CLASS_TCP : p->ip_proto == 17 ? BMA_CLASS_UDP
+            : (p->ip_proto == 1 || p->ip_proto == 58) ? BMA_CLASS_ICMP : BMA_CLASS_OTHER;
+    if (p->proto_class != cls)
+        abort();
+}
+
+/* bma_parse's shortcut for common frames must give exactly what the general parser gives. */
+static void same_as_general(const uint8_t *frame, uint32_t len, uint32_t pkt_len, const bma_pkt_t *p)
+{
+    bma_pkt_t g;
+    memset(&g, 0x3C, sizeof(g));
+    bma_parse_general(frame, len, pkt_len, &g);
+    if (memcmp(p, &g, sizeof(g)) != 0)
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&p, 0xA5, sizeof(p));
     bma_parse(frame, (uint32_t)size, (uint32_t)size, &p);
     check(&p, (uint32_t)size, (uint32_t)size);
+    same_as_general(frame, (uint32_t)size, (uint32_t)size, &p);
 
     if (size >= 2) {
         uint32_t cut = ((uint32_t)data[0] << 8 | data[1]) % (uint32_t)size;
@@ -67,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memset(&q, 0x5A, sizeof(q));
             bma_parse(first, cut, (uint32_t)size, &q);
             check(&q, cut, (uint32_t)size);
+            same_as_general(first, cut, (uint32_t)size, &q);
             free(first);
         }
     }

@@ -5,7 +5,8 @@ parse: frames of every kind found in captures/ (one per ethertype, protocol and 
        crafted edge cases (VLAN stacks, IPv6 extension chains, fragments, runts, a jumbo frame).
 encap: one input per encapsulation for a jumbo copy, a truncated copy, a copy at the IPv4 limit.
 dns:   DNS responses (UDP payloads from port 53) of the captures, and crafted ones: a CNAME
-       chain, a compression loop, a pointer past the end.
+       chain, a compression loop, a pointer past the end; the CNAME answer as a whole frame over
+       UDP and over TCP (the target reads its input as a frame too).
 chain: mbuf chains: one segment, a jumbo frame in five segments, and net_pcap's 68,000-byte frame
        (two segments holding 2,464 bytes under a pkt_len of 68,000).
 Run: python3 Fuzz/seeds.py  (deterministic: the same files every time)."""
@@ -155,6 +156,16 @@ def dns_seeds():
     write("dns", head + q + struct.pack(">HH", 1, 1) + cname + a)               # CNAME chain
     write("dns", head + b"\xc0\x0c" + struct.pack(">HH", 1, 1))                 # pointer to itself
     write("dns", head + q + struct.pack(">HH", 1, 1) + b"\xc0\xff")             # pointer past the end
+    # Whole frames (the target reads its input as a frame too): the CNAME answer over UDP, and
+    # over TCP with its length prefix.
+    msg = head + q + struct.pack(">HH", 1, 1) + cname + a
+    eth = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+    def ipv4(proto, payload):
+        return struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0,
+                           bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + payload
+    write("dns", eth + ipv4(17, struct.pack(">HHHH", 53, 40000, 8 + len(msg), 0) + msg))
+    tcp = struct.pack(">HHIIBBHHH", 53, 40000, 1, 1, 0x50, 0x18, 65535, 0, 0)
+    write("dns", eth + ipv4(6, tcp + struct.pack(">H", len(msg)) + msg))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #define TYPE_CNAME 5
 #define TYPE_AAAA 28
 #define CLASS_IN 1
+#define TCP 6
 #define MAX_JUMPS 16
 #define MAX_NAME 255
 
@@ -48,12 +49,25 @@ static inline uint64_t finish(uint64_t h)
     return h ? h : 1;
 }
 
+/* A label byte as text: lower-cased; what would not read as one character of one label ('?'). */
+static inline char text_byte(uint8_t b)
+{
+    if (b >= 'A' && b <= 'Z')
+        return (char)(b + 32);
+    if (b <= 0x20 || b >= 0x7f || b == '.' || b == '\\' || b == '"')
+        return '?';
+    return (char)b;
+}
+
 /* Reads the name at `off`: its hash (labels as length + lower-cased bytes) and where the record
- * continues after it (after the first pointer, if any). Returns 0 for a malformed name. */
-static int read_name(const uint8_t *msg, uint32_t len, uint32_t off, uint64_t *hash, uint32_t *next)
+ * continues after it (after the first pointer, if any); with `text`, the name as text (at most
+ * BMA_DNS_NAME_MAX characters, which the 255-byte bound on the wire guarantees). Returns 0 for a
+ * malformed name. */
+static int read_name(const uint8_t *msg, uint32_t len, uint32_t off, uint64_t *hash, uint32_t *next,
+                     bma_dns_name_t *text)
 {
     uint64_t h = FNV_OFFSET;
-    uint32_t total = 0, jumps = 0, after = 0;
+    uint32_t total = 0, jumps = 0, after = 0, chars = 0;
     uint32_t limit = off; /* a pointer must point before the label that holds it */
     for (;;) {
         if (off >= len)
@@ -80,14 +94,27 @@ static int read_name(const uint8_t *msg, uint32_t len, uint32_t off, uint64_t *h
             break;
         for (uint32_t i = 0; i < l; i++)
             h = hash_byte(h, msg[off + 1 + i]);
+        if (text) {
+            /* total <= 255 counts every label with its length byte and leaves one for the root:
+             * the dots and characters written so far are total - 2 <= BMA_DNS_NAME_MAX. */
+            if (chars)
+                text->text[chars++] = '.';
+            for (uint32_t i = 0; i < l; i++)
+                text->text[chars++] = text_byte(msg[off + 1 + i]);
+        }
         off += 1 + l;
+    }
+    if (text) {
+        text->text[chars] = 0;
+        text->len = (uint8_t)chars;
     }
     *hash = finish(h);
     *next = after ? after : off + 1;
     return 1;
 }
 
-unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_answer_t *out, unsigned cap)
+unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_answer_t *out, unsigned cap,
+                       bma_dns_name_t *name, uint16_t name_index)
 {
     if (msg == NULL || len < HDR || cap == 0)
         return 0;
@@ -103,7 +130,8 @@ unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_a
 
     uint64_t qname;
     uint32_t off;
-    if (!read_name(msg, len, HDR, &qname, &off) || off + 4 > len)
+    bma_dns_name_t qtext; /* copied to *name only when the message gives answers */
+    if (!read_name(msg, len, HDR, &qname, &off, &qtext) || off + 4 > len)
         return 0;
     uint16_t qtype = rd16(msg + off);
     if (rd16(msg + off + 2) != CLASS_IN || (qtype != TYPE_A && qtype != TYPE_AAAA))
@@ -121,7 +149,7 @@ unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_a
     unsigned addrs = 0;
     for (unsigned i = 0; i < ancount; i++) {
         uint64_t owner;
-        if (!read_name(msg, len, off, &owner, &off) || off + 10 > len)
+        if (!read_name(msg, len, off, &owner, &off, NULL) || off + 10 > len)
             break;
         uint16_t type = rd16(msg + off), cls = rd16(msg + off + 2);
         uint32_t ttl = rd32(msg + off + 4);
@@ -137,7 +165,7 @@ unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_a
         if (type == TYPE_CNAME) {
             uint64_t target;
             uint32_t end;
-            if (links < BMA_DNS_MAX_CNAMES && read_name(msg, len, rdata, &target, &end) && end <= off) {
+            if (links < BMA_DNS_MAX_CNAMES && read_name(msg, len, rdata, &target, &end, NULL) && end <= off) {
                 link_from[links] = owner;
                 link_to[links] = target;
                 links++;
@@ -188,10 +216,40 @@ unsigned bma_dns_parse(const uint8_t *msg, uint32_t len, uint16_t pkt, bma_dns_a
         out[n].name_hash = qname;
         out[n].ttl = addr[i].ttl;
         out[n].pkt = pkt;
-        out[n]._pad = 0;
+        out[n].name = name_index;
         n++;
     }
+    if (n && name)
+        memcpy(name, &qtext, (size_t)qtext.len + 2); /* len, the characters and their NUL */
     return n;
+}
+
+unsigned bma_dns_frame(const uint8_t *data, uint32_t len, const bma_pkt_t *p, uint16_t pkt, bma_dns_answer_t *out,
+                       unsigned cap, bma_dns_name_t *name, uint16_t name_index)
+{
+    if (!(p->flags & BMA_PF_DNS_RESPONSE) || p->l4_off == 0)
+        return 0;
+    uint32_t off = p->l4_off;
+    if (p->ip_proto == TCP) {
+        if (off + 13 >= len)
+            return 0;
+        off += (uint32_t)(data[off + 12] >> 4) * 4;
+    } else {
+        off += 8;
+    }
+    if (off >= len)
+        return 0; /* the message starts in a later segment: skipped */
+    uint32_t avail = len - off;
+    if (avail > p->l4_payload)
+        avail = p->l4_payload; /* Ethernet padding is not part of the message */
+    if (p->ip_proto == TCP) {
+        /* One whole message with its length prefix (RFC 1035 4.2.2) at the segment's start. */
+        if (avail < 2 || (uint32_t)rd16(data + off) + 2 > avail)
+            return 0;
+        avail = rd16(data + off);
+        off += 2;
+    }
+    return bma_dns_parse(data + off, avail, pkt, out, cap, name, name_index);
 }
 
 uint64_t bma_dns_name_hash(const char *text)

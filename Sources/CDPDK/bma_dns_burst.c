@@ -4,21 +4,23 @@
 
 #include "bma_dns.h"
 
-unsigned bma_dns_burst(bma_mbuf_t **mbufs, const bma_pkt_t *pkts, uint16_t n, bma_dns_answer_t *out, unsigned cap)
+unsigned bma_dns_burst(bma_mbuf_t **mbufs, const bma_pkt_t *pkts, uint16_t n, bma_dns_answer_t *out,
+                       bma_dns_name_t *names, unsigned cap)
 {
-    unsigned k = 0;
+    unsigned k = 0, named = 0;
     for (uint16_t i = 0; i < n && k < cap; i++) {
         const bma_pkt_t *p = &pkts[i];
         if (!(p->flags & BMA_PF_DNS_RESPONSE))
             continue;
         const struct rte_mbuf *m = (const struct rte_mbuf *)mbufs[i];
-        uint32_t off = (uint32_t)p->l4_off + 8;
-        if (off >= m->data_len)
-            continue; /* the message starts in a later segment: skipped */
-        uint32_t len = m->data_len - off;
-        if (len > p->l4_payload)
-            len = p->l4_payload; /* Ethernet padding is not part of the message */
-        k += bma_dns_parse(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len, i, out + k, cap - k);
+        /* Each message that gives answers takes one name, so there are never more names than
+         * answers and `cap` bounds both. */
+        unsigned got = bma_dns_frame(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, p, i, out + k, cap - k,
+                                     names + named, (uint16_t)named);
+        if (got) {
+            k += got;
+            named++;
+        }
     }
     return k;
 }

@@ -34,6 +34,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bma_auth.h"
 #include "bma_mirror.h"
@@ -78,43 +79,52 @@ _Static_assert(GENEVE_OPT_DATA_LEN % 4 == 0 && GENEVE_OPT_DATA_LEN / 4 <= 31,
 #define VXLAN_FLAG_I 0x08u
 #define ERSPAN2_VERSION 1u
 
+/* Big-endian stores: memcpy of a byte-swapped value compiles to one store each. */
 static inline void put8(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
 
 static inline void put16(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
+    uint16_t x = __builtin_bswap16((uint16_t)v);
+    memcpy(p, &x, sizeof(x));
 }
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline void put48(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 6; i++)
-        p[i] = (uint8_t)(v >> (40 - 8 * i));
+    uint32_t x = __builtin_bswap32(v);
+    memcpy(p, &x, sizeof(x));
 }
 
 static inline void put64(uint8_t *p, uint64_t v)
 {
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
+    uint64_t x = __builtin_bswap64(v);
+    memcpy(p, &x, sizeof(x));
 }
 
-/* The IPv4 header checksum over 20 bytes whose checksum field is zero. */
-static uint16_t ipv4_checksum(const uint8_t *h)
+/* Six bytes: the low 48 bits of v. */
+static inline void put48(uint8_t *p, uint64_t v)
 {
-    uint32_t sum = 0;
-    for (unsigned i = 0; i < IPV4_LEN; i += 2)
-        sum += (uint32_t)h[i] << 8 | h[i + 1];
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
+    put32(p, (uint32_t)(v >> 16));
+    put16(p + 4, (uint32_t)v);
+}
+
+/* The IPv4 header checksum over 20 bytes whose checksum field is zero. The one's complement sum
+ * does not depend on byte order (RFC 1071), so it adds the header as five native 32-bit words
+ * and the result is stored as it comes out, without a swap. */
+static void put_ipv4_checksum(uint8_t *h)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < IPV4_LEN; i += 4) {
+        uint32_t w;
+        memcpy(&w, h + i, sizeof(w));
+        sum += w;
+    }
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    uint32_t s32 = (uint32_t)sum;
+    s32 = (s32 & 0xffffu) + (s32 >> 16);
+    s32 = (s32 & 0xffffu) + (s32 >> 16);
+    uint16_t c = (uint16_t)~s32;
+    memcpy(h + 10, &c, sizeof(c));
 }
 
 /* An ephemeral source port from the flow hash (entropy for ECMP and RSS on the way to and at the
@@ -163,7 +173,7 @@ static uint8_t *put_eth_ipv4(uint8_t *out, const bma_encap_t *e, uint32_t dst_ip
     put16(ip + 10, 0);
     put32(ip + 12, e->src_ip);
     put32(ip + 16, dst_ip);
-    put16(ip + 10, ipv4_checksum(ip));
+    put_ipv4_checksum(ip);
     return ip + IPV4_LEN;
 }
 

@@ -104,8 +104,15 @@ HOT int have(uint32_t need, uint32_t limit, uint32_t len, unsigned why, bma_pkt_
 }
 
 /* Housekeeping by one UDP port: a switch, so a compare tree rather than a compare per port. */
+/* Bit (port & 63) of every housekeeping port below: most ports fail this one test. */
+#define HK_PORT_BITS ((1ULL << (67 & 63)) | (1ULL << (68 & 63)) | (1ULL << (546 & 63)) | \
+                      (1ULL << (547 & 63)) | (1ULL << (1900 & 63)) | (1ULL << (5353 & 63)) | \
+                      (1ULL << (5355 & 63)))
+
 HOT uint8_t port_housekeeping(uint16_t port)
 {
+    if (__builtin_expect(!((HK_PORT_BITS >> (port & 63)) & 1), 1))
+        return BMA_HK_NONE;
     switch (port) {
     case 67: case 68: case 546: case 547:
         return BMA_HK_DHCP;
@@ -169,6 +176,9 @@ HOT void parse_l4(const uint8_t *data, uint32_t len, uint32_t off, uint32_t ip_e
         f->flags |= BMA_PF_L4;
         out->tcp_flags = t[13];
         out->l4_payload = (uint16_t)(claimed_end - off - hl);
+        /* DNS over TCP: bma_dns_frame reads a segment that holds one whole message. */
+        if (f->src_port == 53 && out->l4_payload > 2 && !(f->flags & BMA_PF_FRAGMENT))
+            f->flags |= BMA_PF_DNS_RESPONSE;
         return;
     }
 
@@ -351,6 +361,21 @@ HOT void parse_arp(const uint8_t *data, uint32_t len, uint32_t pkt_len, uint32_t
     }
 }
 
+/* The protocol class of a parsed frame (BMA_CLASS_*). */
+HOT uint8_t proto_class(uint8_t l3, uint8_t proto)
+{
+    if (l3 == BMA_L3_ARP)
+        return BMA_CLASS_ARP;
+    if (l3 != BMA_L3_IPV4 && l3 != BMA_L3_IPV6)
+        return BMA_CLASS_OTHER;
+    switch (proto) {
+    case PROTO_TCP: return BMA_CLASS_TCP;
+    case PROTO_UDP: return BMA_CLASS_UDP;
+    case PROTO_ICMP: case PROTO_ICMPV6: return BMA_CLASS_ICMP;
+    default: return BMA_CLASS_OTHER;
+    }
+}
+
 /* Multiply-xorshift finaliser: every input bit reaches every output bit. */
 HOT uint64_t mix64(uint64_t x)
 {
@@ -399,7 +424,97 @@ uint32_t bma_flow_hash_tuple(uint64_t src_hi, uint64_t src_lo, uint64_t dst_hi, 
     return flow_hash(&f, 0, 0);
 }
 
+/* The common frame in one pass: untagged Ethernet, IPv4 without options, not a fragment, TCP
+ * or UDP, every header inside the first segment and every length consistent. Fills `out`
+ * exactly as the general parser does (a test and the fuzz target hold them equal) and returns
+ * 1; returns 0, having written nothing, for any other frame. */
+HOT int parse_common(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out)
+{
+    if (len < ETH_HLEN + 20 + 8 || pkt_len < len)
+        return 0;
+    const uint8_t *ip = data + ETH_HLEN;
+    /* Type 0x0800 and version/IHL 0x45 in one compare of bytes 12..14. */
+    if ((be32(data + 12) >> 8) != 0x080045)
+        return 0;
+    uint32_t total = be16(ip + 2);
+    uint32_t ip_end = ETH_HLEN + total;
+    uint8_t proto = ip[9];
+    if (ip_end > pkt_len || (be16(ip + 6) & 0x3fff))
+        return 0;
+    const uint8_t *l4 = ip + 20;
+    uint32_t off = ETH_HLEN + 20, hl;
+    uint8_t tcp_flags = 0, hk = 0;
+    uint16_t flags = BMA_PF_L4;
+    if (proto == PROTO_UDP) {
+        uint32_t ulen = be16(l4 + 4);
+        if (ip_end < off + 8 || ulen < 8 || off + ulen > ip_end)
+            return 0;
+        hl = 8;
+    } else if (proto == PROTO_TCP) {
+        if (ip_end < off + 20 || len < off + 20)
+            return 0;
+        hl = (uint32_t)(l4[12] >> 4) * 4;
+        if (hl < 20 || off + hl > ip_end)
+            return 0;
+        tcp_flags = l4[13];
+    } else {
+        return 0;
+    }
+
+    flow_t f = {0};
+    f.ip = 1;
+    f.proto = proto;
+    f.src_lo = V4MAPPED | be32(ip + 12);
+    f.dst_lo = V4MAPPED | be32(ip + 16);
+    f.src_port = be16(l4);
+    f.dst_port = be16(l4 + 2);
+    if (proto == PROTO_UDP) {
+        hk = udp_housekeeping(f.src_port, f.dst_port);
+        if (f.src_port == 53)
+            flags |= BMA_PF_DNS_RESPONSE;
+    } else if (f.src_port == 53 && ip_end - off - hl > 2) {
+        flags |= BMA_PF_DNS_RESPONSE; /* DNS over TCP, as the general parser marks it */
+    }
+    uint64_t dst_mac = be64(data) >> 16;
+    uint64_t src_mac = be64(data + ETH_ALEN) >> 16;
+    if (__builtin_expect(data[0] & 1, 0))
+        flags |= dst_mac == 0xffffffffffffULL ? BMA_PF_MULTICAST | BMA_PF_BROADCAST : BMA_PF_MULTICAST;
+    if (len < pkt_len)
+        flags |= BMA_PF_MULTISEG;
+    f.flags = flags;
+
+    memset(out, 0, sizeof(*out));
+    out->src_mac = src_mac;
+    out->dst_mac = dst_mac;
+    out->src_ip_lo = f.src_lo;
+    out->dst_ip_lo = f.dst_lo;
+    out->flow_hash = flow_hash(&f, src_mac, dst_mac);
+    out->pkt_len = pkt_len;
+    out->ethertype = ETYPE_IPV4;
+    out->l3_off = ETH_HLEN;
+    out->l4_off = (uint16_t)off;
+    out->l4_payload = (uint16_t)(ip_end - off - hl);
+    out->ip_len = (uint16_t)total;
+    out->src_port = f.src_port;
+    out->dst_port = f.dst_port;
+    out->flags = flags;
+    out->l3 = BMA_L3_IPV4;
+    out->ip_proto = proto;
+    out->tcp_flags = tcp_flags;
+    out->ttl = ip[8];
+    out->housekeeping = hk;
+    out->proto_class = proto == PROTO_TCP ? BMA_CLASS_TCP : BMA_CLASS_UDP;
+    return 1;
+}
+
 void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out)
+{
+    if (__builtin_expect(parse_common(data, len, pkt_len, out), 1))
+        return;
+    bma_parse_general(data, len, pkt_len, out);
+}
+
+void bma_parse_general(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out)
 {
     /* Constant-size clear: a few vector stores, no call. Fields below are stored once each. */
     memset(out, 0, sizeof(*out));
@@ -482,6 +597,7 @@ done:
     out->ip_proto = f.proto;
     out->flags = f.flags;
     out->housekeeping = f.hk;
+    out->proto_class = proto_class(out->l3, f.proto);
     out->flow_hash = flow_hash(&f, src_mac, dst_mac);
 }
 

@@ -1,4 +1,5 @@
 import Analysis
+import BMAContract
 import Foundation
 
 /// A GET request as the pages need it: its query parameters.
@@ -68,14 +69,14 @@ public struct ConsolePages: Sendable {
         }
         let since = try time("since"), until = try time("until")
         let fallback = store.defaultRange()
-        let end = until ?? (since == nil ? fallback.until : max(CaptureStoreTime.now(), fallback.until))
+        let end = until ?? (since == nil ? fallback.until : max(SystemClock.wallNanoseconds(), fallback.until))
         let start = since ?? (until == nil ? fallback.since : (end > TimeRange.day ? end - TimeRange.day : 0))
         guard start <= end else { throw ConsoleError("since is after until") }
         let range = store.clamped(TimeRange(since: start, until: end))
         var links = ConsoleLinks(isStatic: false)
         links.range = ConsoleFilter(since: r.value("since"), until: r.value("until"))
         return PageContext(store: store, links: links, range: range,
-                           footer: "Store \(storeLabel), read at \(HTML.time(CaptureStoreTime.now())) UTC.")
+                           footer: "Store \(storeLabel), read at \(HTML.time(SystemClock.wallNanoseconds())) UTC.")
     }
 
     public func overview(_ r: ConsoleRequest) throws -> ConsoleResponse { .html(try OverviewPage.render(try context(r))) }

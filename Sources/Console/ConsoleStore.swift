@@ -1,4 +1,5 @@
 import Analysis
+import BMAContract
 import Foundation
 
 /// What the console reads: the capture store (packets, alerts) and the VM names the operator
@@ -30,7 +31,7 @@ public struct ConsoleStore: Sendable {
     /// (a store filled from old captures is shown at their time, not at an empty "now").
     public func defaultRange() -> TimeRange {
         let stats = store.stats
-        let newest = stats.newestNs ?? CaptureStoreTime.now()
+        let newest = stats.newestNs ?? SystemClock.wallNanoseconds()
         let until = newest + 1_000_000_000
         let dayBefore = until > TimeRange.day ? until - TimeRange.day : 0
         return TimeRange(since: max(stats.oldestNs ?? dayBefore, dayBefore), until: until)

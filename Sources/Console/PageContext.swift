@@ -1,4 +1,5 @@
 import Analysis
+import BMAContract
 
 /// What every page is rendered with: the store, where links go, the time range shown and how to
 /// describe it.
@@ -59,7 +60,7 @@ struct PageContext: Sendable {
     func rangeBar(action: String) -> String {
         guard !links.isStatic else { return "<p class=\"note\">\(HTML.escape(rangeText)).</p>" }
         let stats = store.store.stats
-        let newest = (stats.newestNs ?? CaptureStoreTime.now()) / 1_000_000_000 + 1
+        let newest = (stats.newestNs ?? SystemClock.wallNanoseconds()) / 1_000_000_000 + 1
         let oldest = (stats.oldestNs ?? 0) / 1_000_000_000
         let quick = [("last hour", newest > 3600 ? newest - 3600 : 0), ("last day", newest > 86_400 ? newest - 86_400 : 0),
                      ("last week", newest > 604_800 ? newest - 604_800 : 0), ("whole store", oldest)]

@@ -1,4 +1,5 @@
 import Analysis
+import BMAContract
 import Foundation
 
 /// `bma-analyzer report`: the console's pages for one time range as files with relative links
@@ -22,7 +23,7 @@ public enum StaticReport {
             throw ConsoleError("\(directory): cannot create: \(error.localizedDescription)")
         }
         let c = PageContext(store: store, links: ConsoleLinks(isStatic: true), range: range,
-                            footer: "Report of store \(storeLabel), \(HTML.time(range.since)) – \(HTML.time(range.until)) UTC, written at \(HTML.time(CaptureStoreTime.now())) UTC.",
+                            footer: "Report of store \(storeLabel), \(HTML.time(range.since)) – \(HTML.time(range.until)) UTC, written at \(HTML.time(SystemClock.wallNanoseconds())) UTC.",
                             scopeVM: vm)
         var files: [String] = []
         func save(_ name: String, _ bytes: [UInt8]) throws {

@@ -114,6 +114,22 @@ extension Dataplane {
         return (c.calibration.threshold, c.names.table.count, c.names.answers, c.habits.learned, c.prefixes.count)
     }
 
+    /// The DNS names the VM's baseline learned destinations under, most used first: as text where
+    /// bmad kept it (NameTexts), else `#` and the name's hash. Read while the worker runs, like
+    /// `vmDetection` (plain loads; a name changing meanwhile may read torn, never out of bounds),
+    /// so `vm.show` does not wait for a worker that waits for packets.
+    public func learnedNames(vm: Int) -> [String]? {
+        guard let w = owner(of: vm) else { return nil }
+        let d = w.vms[vm].detector
+        var names: [(packets: UInt64, hash: UInt64)] = []
+        d.baseline.hosts.forEach { s in
+            if s.k0 == DestinationKey.nameTag { names.append((s.value.packets, s.k1)) }
+        }
+        return names.sorted { ($0.packets, $1.hash) > ($1.packets, $0.hash) }.map {
+            d.context.texts.text($0.hash) ?? "#" + String($0.hash, radix: 16)
+        }
+    }
+
     /// The most policies a set may hold.
     public static var maxPolicies: Int { PolicyTable.capacity }
 }

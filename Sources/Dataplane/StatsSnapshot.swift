@@ -134,7 +134,10 @@ extension Dataplane {
     public func snapshot(baselines: Bool = false) -> StatsSnapshot {
         var outPorts: [StatsSnapshot.Port] = []
         for (pi, p) in ports.enumerated() {
+            // Keyed by queue and lcore: the worker that polls a VM's RX queue 0 need not be the
+            // one that sends on TX queue 0 (each worker sends on its own queue of every port).
             var queues: [Int: StatsSnapshot.Queue] = [:]
+            func key(_ queue: UInt16, _ lcore: UInt32) -> Int { Int(queue) << 32 | Int(lcore) }
             var total = StatsSnapshot.Queue(queue: -1, lcore: 0, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
             for w in workers {
                 let b = w.counters
@@ -144,16 +147,18 @@ extension Dataplane {
                 let txp = b.read(l.index(port: pi, .txPackets)), txb = b.read(l.index(port: pi, .txBytes))
                 let txf = b.read(l.index(port: pi, .txFull))
                 if let polled {
-                    var q = queues[Int(polled.queue)] ?? .init(queue: Int(polled.queue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
+                    let k = key(polled.queue, w.lcore)
+                    var q = queues[k] ?? .init(queue: Int(polled.queue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
                     q.rx_packets &+= rxp
                     q.rx_bytes &+= rxb
-                    queues[Int(polled.queue)] = q
+                    queues[k] = q
                 }
-                var tq = queues[Int(w.txQueue)] ?? .init(queue: Int(w.txQueue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
+                let k = key(w.txQueue, w.lcore)
+                var tq = queues[k] ?? .init(queue: Int(w.txQueue), lcore: w.lcore, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, tx_full: 0)
                 tq.tx_packets &+= txp
                 tq.tx_bytes &+= txb
                 tq.tx_full &+= txf
-                queues[Int(w.txQueue)] = tq
+                queues[k] = tq
                 total.rx_packets &+= rxp
                 total.rx_bytes &+= rxb
                 total.tx_packets &+= txp
@@ -172,7 +177,7 @@ extension Dataplane {
                 rx_packets: total.rx_packets, rx_bytes: total.rx_bytes, tx_packets: total.tx_packets,
                 tx_bytes: total.tx_bytes, tx_full: total.tx_full,
                 rx_invalid_chains: bma_rx_invalid_chains(p.portId),
-                queues: queues.values.sorted { $0.queue < $1.queue },
+                queues: queues.values.sorted { ($0.queue, $0.lcore) < ($1.queue, $1.lcore) },
                 device: .init(ipackets: ds.ipackets, opackets: ds.opackets, ibytes: ds.ibytes, obytes: ds.obytes,
                               imissed: ds.imissed, ierrors: ds.ierrors, oerrors: ds.oerrors, rx_nombuf: ds.rx_nombuf)))
         }

@@ -19,17 +19,19 @@ extension Worker {
         var contextCount = 0
         var learning = 0, anomalous = 0, sticky = 0, forcedOnly = 0, suppressed = 0, decisions = 0
         for q in 0..<k {
-            let v = verdicts[q]
-            if v.learning { learning &+= 1 }
+            // Read in place: the common case needs three flags, not a copy of the verdict.
+            let vp = verdicts + q
+            if vp.pointee.learning { learning &+= 1 }
             let rule = withPolicies ? outRule[q] : nil
             let i = Int(outIdx[q])
             let p = pkts + i
             // The common case: nothing to copy, nothing forced, no policy.
-            if !v.anomalous && !v.sticky && rule == nil && !forcing {
+            if !vp.pointee.anomalous && !vp.pointee.sticky && rule == nil && !forcing {
                 context[contextCount] = Int32(i)
                 contextCount &+= 1
                 continue
             }
+            let v = vp.pointee
             let t = p.pointee.ts_ns
             let forced = forcing && state.pointee.forced(hash: p.pointee.flow_hash, at: t)
             let d = MirrorDecision.decide(v, mode: rule?.pointee.mode ?? .onAnomaly, forced: forced)

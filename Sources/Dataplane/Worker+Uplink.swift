@@ -39,12 +39,12 @@ extension Worker {
 
     /// The DNS answers of an uplink burst, to the VMs they are addressed to (by destination MAC).
     private func takeAnswers(n: Int) {
-        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, UInt32(Worker.dnsAnswerCap)))
+        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, dnsNames, UInt32(Worker.dnsAnswerCap)))
         for a in 0..<k {
             let p = pkts + Int(dnsAnswers[a].pkt)
             if p.pointee.flags & UInt16(BMA_PF_MULTICAST) != 0 { continue }
             let vm = macs.lookup(p.pointee.dst_mac)
-            if vm >= 0 && vm < vmCount { vms[vm].detector.context.names.learn(dnsAnswers[a], at: p.pointee.ts_ns) }
+            if vm >= 0 && vm < vmCount { vms[vm].detector.take(dnsAnswers[a], names: dnsNames, at: p.pointee.ts_ns) }
         }
     }
 

@@ -136,9 +136,9 @@ extension Worker {
     /// Replay: the DNS answers among the frames toward the VM in this burst (frames not from its
     /// MAC) name the addresses it will reach. Called once per burst, at its first such frame.
     private func takeIncoming(vm: Int, n: Int, own: UInt64, at t: UInt64) {
-        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, UInt32(Worker.dnsAnswerCap)))
+        let k = Int(bma_dns_burst(mbufs, pkts, UInt16(n), dnsAnswers, dnsNames, UInt32(Worker.dnsAnswerCap)))
         for a in 0..<k where pkts[Int(dnsAnswers[a].pkt)].src_mac != own {
-            vms[vm].detector.context.names.learn(dnsAnswers[a], at: t)
+            vms[vm].detector.take(dnsAnswers[a], names: dnsNames, at: t)
         }
     }
 }

@@ -82,6 +82,8 @@ final class Worker: @unchecked Sendable {
     let heldList: UnsafeMutablePointer<OpaquePointer?>
     /// DNS answers found in a burst toward VMs.
     let dnsAnswers: UnsafeMutablePointer<bma_dns_answer_t>
+    /// The question names' texts of those answers (their `name` field indexes it).
+    let dnsNames: UnsafeMutablePointer<bma_dns_name_t>
     static let dnsAnswerCap = 64
     /// Why each packet was mirrored, when asked for (replay --decisions); lossless. The worker
     /// appends through `decisionRing` (no reference counting on the packet path).
@@ -156,6 +158,8 @@ final class Worker: @unchecked Sendable {
         decisionRing = decisions?.ring
         dnsAnswers = .allocate(capacity: Worker.dnsAnswerCap)
         dnsAnswers.initialize(repeating: bma_dns_answer_t(), count: Worker.dnsAnswerCap)
+        dnsNames = .allocate(capacity: Worker.dnsAnswerCap)
+        dnsNames.initialize(repeating: bma_dns_name_t(), count: Worker.dnsAnswerCap)
         self.policies = policies
         self.actions = actions
         actionSlots = actions.slots
@@ -188,6 +192,7 @@ final class Worker: @unchecked Sendable {
         mirrorMeta.deallocate()
         heldList.deallocate()
         dnsAnswers.deallocate()
+        dnsNames.deallocate()
         policyBudgets.deallocate()
         actionDropped.deallocate()
     }

@@ -49,7 +49,7 @@ struct AlertAckCommand: ParsableCommand {
         do {
             let client = try ControlClient(path: bmadSocket, timeout: 5)
             defer { client.close() }
-            answer = try client.call("action.add", params: ResponseRequest.params(plan, reason: "benign (alert \(id)): \(alert.alert.signature)"))
+            answer = try client.call(ResponseRequest.request(plan, reason: "benign (alert \(id)): \(alert.alert.signature)"))
         } catch {
             throw AnalyzerFailure("bmad at \(bmadSocket): \(error)")
         }

@@ -85,15 +85,14 @@ final class ResponseEngine: @unchecked Sendable {
     /// action.add on bmad's socket (one connection, reopened after a failure).
     private func send(_ plan: ResponsePlan) throws -> JSONValue {
         if client == nil { client = try ControlClient(path: settings.socket, timeout: 2) }
-        return try client!.call("action.add", params: ResponseRequest.params(plan, reason: plan.reason))
+        return try client!.call(ResponseRequest.request(plan, reason: plan.reason))
     }
 }
 
-/// The `action.add` parameters of a plan.
+/// The `action.add` request of a plan.
 enum ResponseRequest {
-    static func params(_ plan: ResponsePlan, reason: String) -> [String: JSONValue] {
-        var params: [String: JSONValue] = ["kind": .string(plan.kind), "seconds": .number(plan.seconds),
-                                           "priority": .number(Double(plan.priority)), "reason": .string(reason)]
+    static func request(_ plan: ResponsePlan, reason: String) -> ActionAddRequest {
+        var params: [String: JSONValue] = ["kind": .string(plan.kind), "priority": .number(Double(plan.priority)), "reason": .string(reason)]
         if let vm = plan.vmID { params["vm"] = .number(Double(vm)) }
         switch plan.target {
         case .vm: break
@@ -111,6 +110,6 @@ enum ResponseRequest {
         }
         if let pps = plan.packetsPerSecond { params["packets_per_second"] = .number(pps) }
         if let bps = plan.bytesPerSecond { params["bytes_per_second"] = .number(bps) }
-        return params
+        return ActionAddRequest(action: params, seconds: plan.seconds)
     }
 }

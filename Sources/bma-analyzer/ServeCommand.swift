@@ -135,11 +135,10 @@ struct ServeCommand: ParsableCommand {
         while !stopRequested.load(ordering: .relaxed) {
             server.step(timeoutMs: 100) { request, _ in
                 switch request.method {
-                case "status":
-                    return .success((try? JSONValue(encoding: node.status(ingest: ingest(listener, gre)))) ?? .null)
-                case "alerts":
-                    let vm = request.params["vm"]?.stringValue
-                    return .success((try? JSONValue(encoding: node.store.alerts(vm: vm, since: nil))) ?? .null)
+                case AnalyzerStatusRequest.methodName:
+                    return AnalyzerStatusRequest.serve(request) { _ in node.status(ingest: ingest(listener, gre)) }
+                case AnalyzerAlertsRequest.methodName:
+                    return AnalyzerAlertsRequest.serve(request) { r in node.store.alerts(vm: r.vm, since: nil) }
                 default:
                     return .failure(ControlError(.methodNotFound, "unknown method '\(request.method)' (status, alerts)"))
                 }

@@ -26,12 +26,12 @@ struct StatusCommand: ParsableCommand {
             FileHandle.standardError.write(Data("bma-analyzer: \(why)\n".utf8))
             throw ExitCode(3)
         }
-        let result = try client.call("status")
+        let request = AnalyzerStatusRequest()
         if json {
-            print(result.encodedString())
+            print(try client.result(of: request).encodedString())
             return
         }
-        let status = try result.decode(as: AnalyzerStatus.self)
+        let status = try client.call(request)
         print(StatusText.block(status), terminator: "")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 
 struct ActionCommand: ParsableCommand {
@@ -11,7 +12,7 @@ struct ActionCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run(.actionList) { Output.lines(ActionView.list($0)) }
+            try global.run(ActionListRequest()) { Output.lines(ActionView.list($0)) }
         }
     }
 
@@ -40,9 +41,9 @@ struct ActionCommand: ParsableCommand {
         @Option(help: "Why (kept with the action and logged).") var reason: String?
 
         func run() throws {
-            var p: [String: JSONValue] = ["kind": .string(kind), "seconds": .number(seconds)]
-            if let vm { p["vm"] = VMArgument.json(vm) }
-            if let flow { p["flow"] = try MirrorCommand.Force.flowJSON(flow) }
+            var p: [String: JSONValue] = ["kind": .string(kind)]
+            if let vm { p["vm"] = VMReference(text: vm).json }
+            if let flow { p["flow"] = .object(try MirrorCommand.Force.flow(flow).params) }
             if let destination {
                 var o: [String: JSONValue] = ["cidr": .string(destination)]
                 if let proto { o["proto"] = .string(proto) }
@@ -55,7 +56,7 @@ struct ActionCommand: ParsableCommand {
             if let bps { p["bytes_per_second"] = .number(bps) }
             if let priority { p["priority"] = .number(Double(priority)) }
             if let reason { p["reason"] = .string(reason) }
-            try global.run(.actionAdd, p) { r in
+            try global.run(ActionAddRequest(action: p, seconds: seconds)) { r in
                 Output.line("action \(Field.text(r["id"])) \(Field.text(r["event"])): \(Field.text(r["kind"])) until \(Field.text(r["expires"]))")
             }
         }
@@ -67,7 +68,7 @@ struct ActionCommand: ParsableCommand {
         @Argument(help: "The action id.") var id: Int
 
         func run() throws {
-            try global.run(.actionRemove, ["id": .number(Double(id))]) { _ in Output.line("action \(id) removed") }
+            try global.run(ActionRemoveRequest(id: UInt32(id))) { _ in Output.line("action \(id) removed") }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 import Foundation
 
@@ -13,7 +14,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run(.baselineShow, ["vm": VMArgument.json(vm)]) { Output.lines(BaselineView.lines($0)) }
+            try global.run(BaselineShowRequest(vm: VMReference(text: vm))) { Output.lines(BaselineView.lines($0)) }
         }
     }
 
@@ -24,7 +25,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run(.baselineFreeze, ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
+            try global.run(BaselineFreezeRequest(vm: VMReference(text: vm))) { BaselineView.frozen($0, vm) }
         }
     }
 
@@ -34,7 +35,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run(.baselineUnfreeze, ["vm": VMArgument.json(vm)]) { BaselineView.frozen($0, vm) }
+            try global.run(BaselineUnfreezeRequest(vm: VMReference(text: vm))) { BaselineView.frozen($0, vm) }
         }
     }
 
@@ -45,7 +46,7 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "The VM (name or id).") var vm: String
 
         func run() throws {
-            try global.run(.baselineReset, ["vm": VMArgument.json(vm)]) { result in
+            try global.run(BaselineResetRequest(vm: VMReference(text: vm))) { result in
                 Output.line("baseline of \(BaselineView.who(result, vm)) reset: it learns again from its next packet")
             }
         }
@@ -62,7 +63,7 @@ struct BaselineCommand: ParsableCommand {
         var output: String?
 
         func run() throws {
-            let result = try global.session().call(.baselineExport, ["vm": VMArgument.json(vm)])
+            let result = try global.session().call(BaselineExportRequest(vm: VMReference(text: vm)))
             let document = result["baseline"] ?? result
             if let output {
                 try JSONInput.write(PrettyJSON.text(document) + "\n", to: output)
@@ -90,7 +91,7 @@ struct BaselineCommand: ParsableCommand {
             guard document.objectValue != nil else {
                 throw BmactlFailure.usage("\(input ?? "stdin"): a baseline document is a JSON object, got \(document.typeName)")
             }
-            try global.run(.baselineImport, ["vm": VMArgument.json(vm), "baseline": document]) { result in
+            try global.run(BaselineImportRequest(vm: VMReference(text: vm), baseline: document)) { result in
                 Output.line("baseline of \(BaselineView.who(result, vm)) imported")
             }
         }

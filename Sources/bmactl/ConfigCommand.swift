@@ -12,7 +12,7 @@ struct ConfigCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run(.configShow) { Output.lines(KeyValueText.lines($0)) }
+            try global.run(ConfigShowRequest()) { Output.lines(KeyValueText.lines($0)) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Control
 
 /// Tolerant readers of result fields for tables: a missing or mistyped field shows as "-",
@@ -61,12 +62,10 @@ enum Field {
     }
 }
 
-/// How bmactl names a VM in params: digits are an id (a number), anything else a name.
-enum VMArgument {
-    static func json(_ text: String) -> JSONValue {
-        if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let id = Int(text) {
-            return .number(Double(id))
-        }
-        return .string(text)
+/// A policy id given on the command line.
+enum PolicyArgument {
+    static func id(_ value: Int) throws(ValidationError) -> UInt16 {
+        guard (1...65535).contains(value) else { throw ValidationError("a policy id is 1-65535, got \(value)") }
+        return UInt16(value)
     }
 }

@@ -28,9 +28,9 @@ struct GlobalOptions: ParsableArguments {
 
     func session() -> Session { Session(path: socketPath, timeout: timeout) }
 
-    /// Calls `method` once and prints the result: as JSON with `--json`, else through `human`.
-    func run(_ method: BmadMethod, _ params: [String: JSONValue] = [:], human: (JSONValue) -> Void) throws {
-        let result = try session().call(method, params)
+    /// Sends `request` once and prints the result: as JSON with `--json`, else through `human`.
+    func run(_ request: some BmadRequest, human: (JSONValue) -> Void) throws {
+        let result = try session().call(request)
         if json { Output.json(result) } else { human(result) }
     }
 }
@@ -46,10 +46,12 @@ final class Session {
         self.timeout = timeout
     }
 
-    func call(_ method: BmadMethod, _ params: [String: JSONValue] = [:]) throws(BmactlFailure) -> JSONValue {
+    /// bmad's result as received: `--json` prints it as is, and the views read older and newer
+    /// daemons alike.
+    func call(_ request: some BmadRequest) throws(BmactlFailure) -> JSONValue {
         do {
             if client == nil { client = try ControlClient(path: path, timeout: timeout) }
-            return try client!.call(method, params: params)
+            return try client!.result(of: request)
         } catch {
             throw BmactlFailure.from(error)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 import Foundation
 
@@ -25,31 +26,29 @@ struct MirrorCommand: ParsableCommand {
 
         func validate() throws {
             guard seconds.isFinite, seconds > 0 else { throw ValidationError("--seconds must be a positive number") }
-            if let flow { _ = try Self.flowJSON(flow) }
+            if let flow { _ = try Self.flow(flow) }
         }
 
         /// `10.0.0.1,10.0.0.2,udp,5353,53` → `{src, dst, proto, src_port, dst_port}`.
-        static func flowJSON(_ text: String) throws(ValidationError) -> JSONValue {
+        static func flow(_ text: String) throws(ValidationError) -> MirrorForceRequest.Flow {
             let parts = text.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 5, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
                 throw ValidationError("--flow needs five fields: SRC,DST,PROTO,SPORT,DPORT (got '\(text)')")
             }
-            func port(_ s: String, _ what: String) throws(ValidationError) -> JSONValue {
-                guard let p = Int(s), (0...65535).contains(p) else {
+            func port(_ s: String, _ what: String) throws(ValidationError) -> UInt16 {
+                guard let p = UInt16(s) else {
                     throw ValidationError("--flow: the \(what) port must be 0-65535, got '\(s)'")
                 }
-                return .number(Double(p))
+                return p
             }
-            let proto: JSONValue = Int(parts[2]).map { .number(Double($0)) } ?? .string(parts[2].lowercased())
-            return .object(["src": .string(parts[0]), "dst": .string(parts[1]), "proto": proto,
-                            "src_port": try port(parts[3], "source"), "dst_port": try port(parts[4], "destination")])
+            return MirrorForceRequest.Flow(source: parts[0], destination: parts[1], protocolName: parts[2].lowercased(),
+                                           sourcePort: try port(parts[3], "source"), destinationPort: try port(parts[4], "destination"))
         }
 
         func run() throws {
-            var params: [String: JSONValue] = ["vm": VMArgument.json(vm), "seconds": .number(seconds)]
-            if let flow { params["flow"] = try Self.flowJSON(flow) }
-            try global.run(.mirrorForce, params) { result in
+            let request = MirrorForceRequest(vm: VMReference(text: vm), seconds: seconds, flow: try flow.map(Self.flow))
+            try global.run(request) { result in
                 guard result["until"] != nil else { return Output.lines(KeyValueText.lines(result)) }
                 let who = result["vm"].map(Field.text) ?? vm
                 let what = flow == nil ? "all traffic of \(who)" : "flow \(flow!) of \(who)"
@@ -71,13 +70,11 @@ struct MirrorCommand: ParsableCommand {
         var flow: String?
 
         func validate() throws {
-            if let flow { _ = try Force.flowJSON(flow) }
+            if let flow { _ = try Force.flow(flow) }
         }
 
         func run() throws {
-            var params: [String: JSONValue] = ["vm": VMArgument.json(vm), "seconds": 0]
-            if let flow { params["flow"] = try Force.flowJSON(flow) }
-            try global.run(.mirrorForce, params) { result in
+            try global.run(MirrorForceRequest(vm: VMReference(text: vm), seconds: 0, flow: try flow.map(Force.flow))) { result in
                 let who = result["vm"].map(Field.text) ?? vm
                 Output.line("forced mirroring of \(flow.map { "flow \($0) of " } ?? "")\(who) cancelled")
             }

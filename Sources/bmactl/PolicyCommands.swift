@@ -11,7 +11,7 @@ struct PolicyCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run(.policyList) { Output.lines(PolicyView.list($0)) }
+            try global.run(PolicyListRequest()) { Output.lines(PolicyView.list($0)) }
         }
     }
 
@@ -21,7 +21,7 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy id.") var id: Int
 
         func run() throws {
-            try global.run(.policyShow, ["id": .number(Double(id))]) { Output.lines(PolicyView.show($0)) }
+            try global.run(PolicyShowRequest(id: try PolicyArgument.id(id))) { Output.lines(PolicyView.show($0)) }
         }
     }
 
@@ -46,8 +46,7 @@ struct PolicyCommand: ParsableCommand {
             var policy: [String: JSONValue] = [:]
             if file != nil || flags.isEmpty { policy = try PolicyInput.object(file) }
             policy = flags.apply(to: policy)
-            if allowFutureVM { policy["allow_future_vm"] = true }
-            try global.run(.policyAdd, policy) { result in
+            try global.run(PolicyAddRequest(policy: policy, allowFutureVM: allowFutureVM)) { result in
                 Output.line("policy \(Field.text(result["id"])) added")
                 Output.lines(PolicyView.show(result))
             }
@@ -80,12 +79,11 @@ struct PolicyCommand: ParsableCommand {
                 guard let id = flags.id else {
                     throw ValidationError("policy update from flags needs --id (or the policy JSON from --file or stdin)")
                 }
-                policy = try session.call(.policyShow, ["id": .number(Double(id))]).objectValue ?? [:]
+                policy = try session.call(PolicyShowRequest(id: try PolicyArgument.id(id))).objectValue ?? [:]
             }
             policy = flags.apply(to: policy)
             guard policy["id"] != nil else { throw BmactlFailure.usage("policy update: the policy has no id (give --id)") }
-            if allowFutureVM { policy["allow_future_vm"] = true }
-            let result = try session.call(.policyUpdate, policy)
+            let result = try session.call(PolicyUpdateRequest(policy: policy, allowFutureVM: allowFutureVM))
             if global.json { return Output.json(result) }
             Output.line("policy \(Field.text(result["id"] ?? policy["id"])) updated")
             Output.lines(PolicyView.show(result))
@@ -98,7 +96,7 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The policy id.") var id: Int
 
         func run() throws {
-            try global.run(.policyRemove, ["id": .number(Double(id))]) { result in
+            try global.run(PolicyRemoveRequest(id: try PolicyArgument.id(id))) { result in
                 Output.line("policy \(result["id"].map(Field.text) ?? String(id)) removed")
             }
         }
@@ -117,17 +115,15 @@ struct PolicyCommand: ParsableCommand {
 
         func run() throws {
             let input = try JSONInput.read(file)
-            let policies: JSONValue
-            if input.arrayValue != nil {
-                policies = input
-            } else if let list = input["policies"], list.arrayValue != nil {
+            let policies: [JSONValue]
+            if let list = input.arrayValue {
+                policies = list
+            } else if let list = input["policies"]?.arrayValue {
                 policies = list
             } else {
                 throw BmactlFailure.usage("\(file ?? "stdin"): expected a JSON array of policies or {\"policies\": [...]}, got \(input.typeName)")
             }
-            var params: [String: JSONValue] = ["policies": policies]
-            if allowFutureVM { params["allow_future_vm"] = true }
-            try global.run(.policyReplace, params) { result in
+            try global.run(PolicyReplaceRequest(policies: policies, allowFutureVM: allowFutureVM)) { result in
                 guard result["count"] != nil || result["generation"] != nil else {
                     return Output.lines(KeyValueText.lines(result))
                 }

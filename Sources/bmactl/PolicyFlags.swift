@@ -78,7 +78,7 @@ struct PolicyFlags: ParsableArguments {
         var match = base["match"]?.objectValue ?? [:]
         let vmList = vms.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
             .filter { !$0.isEmpty }
-        if !vmList.isEmpty { match["vms"] = .array(vmList.map(VMArgument.json)) }
+        if !vmList.isEmpty { match["vms"] = .array(vmList.map { VMReference(text: $0).json }) }
         if let srcCidr { match["src_cidr"] = .string(srcCidr) }
         if let dstCidr { match["dst_cidr"] = .string(dstCidr) }
         if let vlan { match["vlan"] = int(vlan) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 
 struct SensitivityCommand: ParsableCommand {
@@ -38,15 +39,13 @@ struct SensitivityCommand: ParsableCommand {
             guard text.count == 1 else {
                 throw ValidationError(text.isEmpty ? "give the sensitivity, a number from 0 to 100" : "one sensitivity only, got \(text.joined(separator: " "))")
             }
-            guard value.isFinite, (0...100).contains(value) else {
+            guard value.isFinite, SensitivitySetRequest.range.contains(value) else {
                 throw ValidationError("the sensitivity must be a number from 0 to 100, got '\(text[0])'")
             }
         }
 
         func run() throws {
-            var params: [String: JSONValue] = ["value": .number(value)]
-            if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
+            try global.run(SensitivitySetRequest.set(value, vm: vm.map(VMReference.init(text:))), human: SensitivityCommand.show)
         }
     }
 
@@ -61,9 +60,7 @@ struct SensitivityCommand: ParsableCommand {
         var vm: String?
 
         func run() throws {
-            var params: [String: JSONValue] = ["reset": .bool(true)]
-            if let vm { params["vm"] = VMArgument.json(vm) }
-            try global.run(.sensitivitySet, params, human: SensitivityCommand.show)
+            try global.run(SensitivitySetRequest.reset(vm: vm.map(VMReference.init(text:))), human: SensitivityCommand.show)
         }
     }
 }

@@ -8,7 +8,7 @@ struct StatsCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        try global.run(.stats) { Output.lines(StatsView.lines($0)) }
+        try global.run(StatsRequest()) { Output.lines(StatsView.lines($0)) }
     }
 }
 

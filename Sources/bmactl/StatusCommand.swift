@@ -8,7 +8,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        try global.run(.status) { Output.lines(StatusView.lines($0)) }
+        try global.run(StatusRequest()) { Output.lines(StatusView.lines($0)) }
     }
 }
 

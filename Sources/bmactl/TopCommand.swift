@@ -38,7 +38,7 @@ struct TopCommand: ParsableCommand {
         var previous: TopSample?
         var shown = 0
         while true {
-            let sample = TopSample(try session.call(.stats), at: TopSample.now())
+            let sample = TopSample(try session.call(StatsRequest()), at: TopSample.now())
             let rates = TopRates(sample, previous: previous)
             if global.json {
                 Output.line(rates.json.encodedString())

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMAContract
 import Control
 
 struct VMCommand: ParsableCommand {
@@ -11,7 +12,7 @@ struct VMCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try global.run(.vmList) { Output.lines(VMView.list($0)) }
+            try global.run(VMListRequest()) { Output.lines(VMView.list($0)) }
         }
     }
 
@@ -25,7 +26,7 @@ struct VMCommand: ParsableCommand {
         var vm: String
 
         func run() throws {
-            try global.run(.vmShow, ["vm": VMArgument.json(vm)]) { Output.lines(VMView.show($0)) }
+            try global.run(VMShowRequest(vm: VMReference(text: vm))) { Output.lines(VMView.show($0)) }
         }
     }
 }

@@ -12,7 +12,7 @@ final class ActionHandler {
     let log: (String) -> Void
     private(set) var set = ActionSet()
     /// The latest events, oldest first (at most `eventCapacity`).
-    private var events: [JSONValue] = []
+    private var events: [ActionListRequest.Event] = []
     static let eventCapacity = 100
 
     init(dataplane: Dataplane, file: ActionFile?, log: @escaping (String) -> Void) {
@@ -51,30 +51,22 @@ final class ActionHandler {
         for a in gone { record(.expired, a) }
     }
 
-    func handle(_ method: BmadMethod, _ p: Params) throws(ControlError) -> JSONValue {
-        switch method {
-        case .actionAdd: return try add(p)
-        case .actionRemove:
-            let id = UInt32(try p.int("id", in: 1...Int(UInt32.max)))
-            var after = set
-            guard let a = after.remove(id: id) else { throw ControlError(.notFound, "no action with id \(id)") }
-            try commit(after)
-            record(.removed, a)
-            return ["id": .number(Double(id)), "event": .string(ActionSet.Event.removed.rawValue)]
-        default: return list()
-        }
+    func remove(_ r: ActionRemoveRequest) throws(ControlError) -> ActionRemoveRequest.Removed {
+        var after = set
+        guard let a = after.remove(id: r.id) else { throw ControlError(.notFound, "no action with id \(r.id)") }
+        try commit(after)
+        record(.removed, a)
+        return .init(id: r.id, event: ActionSet.Event.removed.rawValue)
     }
 
-    private func add(_ p: Params) throws(ControlError) -> JSONValue {
-        try p.rejectUnknown(allowing: BmadMethod.actionAdd.parameters)
-        var a = try ResponseAction(params: p)
-        let seconds = try p.double("seconds", in: ResponseAction.limits.seconds)
+    func add(_ r: ActionAddRequest) throws(ControlError) -> JSONValue {
+        var a = try ResponseAction(params: Params(r.action))
         if let ref = a.vm, !dataplane.setup.vms.contains(where: { ref.refers(toID: $0.id, name: $0.name) }) {
             throw ControlError(.notFound, "vm: no VM \(ref) (VMs: \(dataplane.setup.vms.map(\.name).joined(separator: ", ")))")
         }
         let now = dataplane.nowNs
         a.createdNs = now
-        a.expiresNs = now &+ UInt64(seconds * 1e9)
+        a.expiresNs = now &+ UInt64(r.seconds * 1e9)
         var after = set
         guard after.count < Dataplane.maxActions || after.actions.contains(where: { $0.sameTarget(as: a) }) else {
             throw ControlError(.conflict, "at most \(Dataplane.maxActions) actions in force")
@@ -87,8 +79,8 @@ final class ActionHandler {
         return .object(o)
     }
 
-    private func list() -> JSONValue {
-        ["actions": .array(set.actions.map(describe)), "events": .array(events)]
+    func list() -> ActionListRequest.ActionList {
+        ActionListRequest.ActionList(actions: set.actions.map(describe), events: events)
     }
 
     /// An action with its counters and the seconds it has left.
@@ -120,9 +112,8 @@ final class ActionHandler {
     private func record(_ event: ActionSet.Event, _ a: ResponseAction) {
         let why = a.reason.isEmpty ? "" : " (\(a.reason))"
         log("bmad: action \(a.id) \(event.rawValue): \(a.kind.rawValue) \(a.targetText) until \(ResponseAction.isoTime(a.expiresNs))\(why)")
-        events.append(["time": .string(ResponseAction.isoTime(dataplane.nowNs)), "event": .string(event.rawValue),
-                       "id": .number(Double(a.id)), "kind": .string(a.kind.rawValue), "target": .string(a.targetText),
-                       "reason": .string(a.reason)])
+        events.append(.init(time: ResponseAction.isoTime(dataplane.nowNs), event: event.rawValue, id: a.id,
+                            kind: a.kind.rawValue, target: a.targetText, reason: a.reason))
         if events.count > Self.eventCapacity { events.removeFirst(events.count - Self.eventCapacity) }
     }
 }

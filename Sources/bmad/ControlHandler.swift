@@ -72,66 +72,61 @@ final class ControlHandler {
         }
     }
 
+    /// Reads the method's typed request, answers it, and encodes the typed response.
     private func dispatch(_ methodName: String, _ p: Params) throws -> JSONValue {
         guard let method = BmadMethod(rawValue: methodName) else { throw ControlError.methodNotFound(methodName) }
         switch method {
-        case .status: return status()
-        case .stats: return Self.json(dataplane.snapshot())
-        case .vmList: return vmList()
-        case .vmShow: return try vmShow(try vm(p))
-        case .baselineShow: return try baselineShow(try vm(p))
-        case .baselineFreeze, .baselineUnfreeze:
-            let i = try vm(p)
-            let frozen = method == .baselineFreeze
-            try answered(dataplane.freezeBaseline(vm: i, frozen))
-            return ["vm": .string(name(i)), "frozen": .bool(frozen)]
+        case .status: return try StatusRequest.answer(p) { _ in status() }
+        case .stats: return try StatsRequest.answer(p) { _ in Self.json(dataplane.snapshot()) }
+        case .vmList: return try VMListRequest.answer(p) { _ in vmList() }
+        case .vmShow: return try VMShowRequest.answer(p) { r in try vmShow(try vm(r.vm)) }
+        case .baselineShow: return try BaselineShowRequest.answer(p) { r in try baselineShow(try vm(r.vm)) }
+        case .baselineFreeze: return try BaselineFreezeRequest.answer(p) { r in try freeze(r.vm, true) }
+        case .baselineUnfreeze: return try BaselineUnfreezeRequest.answer(p) { r in try freeze(r.vm, false) }
         case .baselineReset:
-            let i = try vm(p)
-            try answered(dataplane.resetBaseline(vm: i))
-            return ["vm": .string(name(i))]
+            return try BaselineResetRequest.answer(p) { r in
+                let i = try vm(r.vm)
+                try answered(dataplane.resetBaseline(vm: i))
+                return VMDone(vm: name(i))
+            }
         case .baselineExport:
-            let i = try vm(p)
-            guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
-            return ["vm": .string(name(i)), "baseline": Self.json(doc)]
-        case .baselineImport: return try baselineImport(p)
-        case .policyList: return policyList()
+            return try BaselineExportRequest.answer(p) { r in
+                let i = try vm(r.vm)
+                guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
+                return .init(vm: name(i), baseline: Self.json(doc))
+            }
+        case .baselineImport: return try BaselineImportRequest.answer(p, baselineImport)
+        case .policyList:
+            return try PolicyListRequest.answer(p) { _ in
+                .init(generation: policies.generation, policies: policies.policies.map(\.json))
+            }
         case .policyShow:
-            let id = try p.int("id", in: 1...65535)
-            guard let policy = policies.policy(id: UInt16(id)) else { throw ControlError(.notFound, "no policy with id \(id)") }
-            return policy.json
-        case .policyAdd, .policyUpdate: return try policyChange(method, p)
+            return try PolicyShowRequest.answer(p) { r in
+                guard let policy = policies.policy(id: r.id) else { throw ControlError(.notFound, "no policy with id \(r.id)") }
+                return policy.json
+            }
+        case .policyAdd: return try PolicyAddRequest.answer(p) { r in try policyChange(r, adding: true) }
+        case .policyUpdate: return try PolicyUpdateRequest.answer(p) { r in try policyChange(r, adding: false) }
         case .policyRemove:
-            let id = try p.int("id", in: 1...65535)
-            var next = policies
-            do { try next.remove(id: UInt16(id)) } catch { throw Self.map(error) }
-            try commit(next)
-            return ["id": .number(Double(id))]
-        case .policyReplace:
-            let list = try p.array("policies")
-            let parsed: [Policy]
-            do { parsed = try Policy.list(json: .array(list)) } catch {
-                throw Self.map(error)
+            return try PolicyRemoveRequest.answer(p) { r in
+                var next = policies
+                do { try next.remove(id: r.id) } catch { throw Self.map(error) }
+                try commit(next)
+                return .init(id: r.id)
             }
-            if try !(p.optionalBool("allow_future_vm") ?? false) {
-                for (i, policy) in parsed.enumerated() { try requireKnownVMs(policy, field: "policies[\(i)].match.vms") }
-            }
-            var next = policies
-            do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
-            try commit(next)
-            return ["generation": .number(Double(next.generation)), "count": .number(Double(next.count))]
-        case .sensitivitySet: return try sensitivity(p)
-        case .mirrorForce: return try force(p)
-        case .configShow: return configJSON()
-        case .actionList, .actionAdd, .actionRemove:
-            guard let actions else { throw ControlError(.internal, "response actions are not available") }
-            return try actions.handle(method, p)
+        case .policyReplace: return try PolicyReplaceRequest.answer(p, policyReplace)
+        case .sensitivitySet: return try SensitivitySetRequest.answer(p, sensitivity)
+        case .mirrorForce: return try MirrorForceRequest.answer(p, force)
+        case .configShow: return try ConfigShowRequest.answer(p) { _ in configJSON() }
+        case .actionList: return try ActionListRequest.answer(p) { _ in try actionHandler().list() }
+        case .actionAdd: return try ActionAddRequest.answer(p) { r in try actionHandler().add(r) }
+        case .actionRemove: return try ActionRemoveRequest.answer(p) { r in try actionHandler().remove(r) }
         }
     }
 
     // MARK: VMs
 
-    private func vm(_ p: Params) throws -> Int {
-        let ref = try p.vm()
+    private func vm(_ ref: VMReference) throws -> Int {
         let index: Int?
         switch ref {
         case .name(let n): index = dataplane.vmIndex(name: n)
@@ -148,35 +143,39 @@ final class ControlHandler {
 
     private func name(_ i: Int) -> String { dataplane.setup.vms[i].name }
 
+    private func actionHandler() throws -> ActionHandler {
+        guard let actions else { throw ControlError(.internal, "response actions are not available") }
+        return actions
+    }
+
     private func answered(_ ok: Bool) throws {
         if !ok { throw ControlError(.internal, "the worker did not answer in time; nothing was changed") }
     }
 
-    private func status() -> JSONValue {
-        [
-            "version": .string(version), "uptime_s": .number(dataplane.uptime.rounded()),
-            "pid": .number(Double(getpid())), "workers": .number(Double(dataplane.workerLcores.count)),
-            "vms": .number(Double(dataplane.setup.vms.count)), "policies": .number(Double(policies.count)),
-            "policy_generation": .number(Double(policies.generation)),
-            "state_dir": .string(config.control.stateDirectory),
-            "global_sensitivity": .number(sensitivities.global),
-        ]
+    private func freeze(_ ref: VMReference, _ frozen: Bool) throws -> BaselineFrozen {
+        let i = try vm(ref)
+        try answered(dataplane.freezeBaseline(vm: i, frozen))
+        return BaselineFrozen(vm: name(i), frozen: frozen)
     }
 
-    private func vmList() -> JSONValue {
+    private func status() -> StatusRequest.Status {
+        StatusRequest.Status(
+            version: version, uptimeSeconds: dataplane.uptime.rounded(), pid: Int(getpid()),
+            workers: dataplane.workerLcores.count, vms: dataplane.setup.vms.count, policies: policies.count,
+            policyGeneration: policies.generation, stateDirectory: config.control.stateDirectory,
+            globalSensitivity: sensitivities.global)
+    }
+
+    private func vmList() -> VMListRequest.VMList {
         let s = dataplane.snapshot()
-        var out: [JSONValue] = []
-        for (i, v) in s.vms.enumerated() {
+        let vms = s.vms.enumerated().map { i, v in
             let port = s.ports.first { $0.role == "vm" && $0.name == v.name }
             let st = dataplane.vmState(i)
-            out.append([
-                "name": .string(v.name), "id": .number(Double(v.id)), "mac": v.mac.map(JSONValue.string) ?? .null,
-                "link_up": port?.link_up.map(JSONValue.bool) ?? .null, "outgoing": .number(Double(v.outgoing)),
-                "mirrored": .number(Double(v.mirrored)), "learning": .bool(st?.learning ?? true),
-                "frozen": .bool(st?.frozen ?? false), "sensitivity": st?.sensitivity.map(JSONValue.number) ?? .null,
-            ])
+            return VMListRequest.VM(name: v.name, id: v.id, mac: v.mac, linkUp: port?.link_up, outgoing: v.outgoing,
+                                    mirrored: v.mirrored, learning: st?.learning ?? true, frozen: st?.frozen ?? false,
+                                    sensitivity: st?.sensitivity)
         }
-        return ["vms": .array(out)]
+        return VMListRequest.VMList(vms: vms)
     }
 
     private func vmShow(_ i: Int) throws -> JSONValue {
@@ -196,6 +195,7 @@ final class ControlHandler {
                 o["habits_learned"] = .number(Double(d.habits))
                 o["known_prefixes"] = .number(Double(d.prefixes))
             }
+            if let names = dataplane.learnedNames(vm: i) { o["names"] = .array(names.map(JSONValue.string)) }
             if st.forcedUntil != 0 {
                 o["forced_until"] = .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(st.forcedUntil) / 1e9)))
             }
@@ -206,69 +206,64 @@ final class ControlHandler {
         return .object(o)
     }
 
-    private func baselineShow(_ i: Int) throws -> JSONValue {
+    private func baselineShow(_ i: Int) throws -> BaselineShowRequest.Summary {
         guard let doc = dataplane.exportBaseline(vm: i) else { throw ControlError(.internal, "the worker of \(name(i)) did not answer") }
         let st = dataplane.vmState(i)
-        let services: [JSONValue] = doc.services.sorted { $0.packets > $1.packets }.map { s in
+        let services = doc.services.sorted { $0.packets > $1.packets }.map { s in
             let mean = s.size_weight > 0 ? s.size_sum / s.size_weight : 0
             let variance = s.size_weight > 0 ? max(0, s.size_squares / s.size_weight - mean * mean) : 0
-            return [
-                "key": .string(ServiceName.describe(UInt64(s.key, radix: 16) ?? 0)), "packets": .number(Double(s.packets)),
-                "peak": .number((s.peak * 10).rounded() / 10), "size_mean": .number(mean.rounded()),
-                "size_std": .number(variance.squareRoot().rounded()),
-            ]
+            return BaselineShowRequest.Service(
+                key: ServiceName.describe(UInt64(s.key, radix: 16) ?? 0), packets: s.packets,
+                peak: (s.peak * 10).rounded() / 10, sizeMean: mean.rounded(), sizeStd: variance.squareRoot().rounded())
         }
-        return [
-            "vm": .string(name(i)), "learned_packets": .number(Double(doc.learned_packets)),
-            "learning": .bool(st?.learning ?? true), "frozen": .bool(doc.frozen),
-            "services": .array(services), "hosts": .number(Double(doc.hosts.count)),
-            "destinations": .number(Double(doc.destinations.count)),
-            "memory_bytes": .number(Double(Baseline.memoryBytes)),
-        ]
+        return BaselineShowRequest.Summary(
+            vm: name(i), learnedPackets: doc.learned_packets, learning: st?.learning ?? true, frozen: doc.frozen,
+            services: services, hosts: doc.hosts.count, destinations: doc.destinations.count,
+            memoryBytes: Baseline.memoryBytes)
     }
 
-    private func baselineImport(_ p: Params) throws -> JSONValue {
-        let i = try vm(p)
-        let raw = try p.required("baseline")
+    private func baselineImport(_ r: BaselineImportRequest) throws -> VMDone {
+        let i = try vm(r.vm)
         let doc: BaselineDocument
-        do { doc = try raw.decode(as: BaselineDocument.self) } catch {
+        do { doc = try r.baseline.decode(as: BaselineDocument.self) } catch {
             throw ControlError(.invalidParams, "baseline: not a baseline document (\(error))")
         }
         do { try dataplane.importBaseline(vm: i, doc) } catch {
             throw ControlError(.invalidParams, "baseline: \(error.description)")
         }
-        return ["vm": .string(name(i))]
+        return VMDone(vm: name(i))
     }
 
     // MARK: Policies
 
-    private func policyList() -> JSONValue {
-        let list = policies.policies.map(\.json)
-        return ["generation": .number(Double(policies.generation)), "policies": .array(list)]
-    }
-
-    private func policyChange(_ method: BmadMethod, _ p: Params) throws -> JSONValue {
-        let adding = method == .policyAdd
-        var values = p.values
-        let allowFutureVM: Bool
-        switch values.removeValue(forKey: "allow_future_vm") {
-        case nil, .null?: allowFutureVM = false
-        case .bool(let b)?: allowFutureVM = b
-        case let other?: throw ControlError.invalidParams("allow_future_vm", "must be a boolean, got \(other.typeName)")
-        }
+    private func policyChange(_ r: some BmadPolicyChange, adding: Bool) throws -> JSONValue {
         var policy: Policy
         do {
-            policy = try Policy(json: .object(values), idRequired: !adding)
+            policy = try Policy(json: .object(r.policy), idRequired: !adding)
         } catch {
             throw Self.map(error)
         }
-        if !allowFutureVM { try requireKnownVMs(policy, field: "match.vms") }
+        if !r.allowFutureVM { try requireKnownVMs(policy, field: "match.vms") }
         var next = policies
         do {
             policy = adding ? try next.add(policy) : try next.update(policy)
         } catch { throw Self.map(error) }
         try commit(next)
         return policy.json
+    }
+
+    private func policyReplace(_ r: PolicyReplaceRequest) throws -> PolicyReplaceRequest.Replaced {
+        let parsed: [Policy]
+        do { parsed = try Policy.list(json: .array(r.policies)) } catch {
+            throw Self.map(error)
+        }
+        if !r.allowFutureVM {
+            for (i, policy) in parsed.enumerated() { try requireKnownVMs(policy, field: "policies[\(i)].match.vms") }
+        }
+        var next = policies
+        do { try next.replaceAll(with: parsed) } catch { throw Self.map(error) }
+        try commit(next)
+        return .init(generation: next.generation, count: next.count)
     }
 
     /// A policy naming a VM this bmad does not run is usually a typo: refused unless the request
@@ -312,15 +307,13 @@ final class ControlHandler {
 
     /// Sets (or with `reset: true` forgets) a run-time sensitivity: saved first, then put in
     /// force; a save failure changes nothing. Answers the value now in force.
-    private func sensitivity(_ p: Params) throws -> JSONValue {
-        let reset = try p.optionalBool("reset") ?? false
-        let value: Double? = reset ? nil : try p.double("value", in: PolicyLimits.sensitivity)
+    private func sensitivity(_ r: SensitivitySetRequest) throws -> SensitivitySetRequest.InForce {
         var next = sensitivities
-        let vm = p.contains("vm") ? try self.vm(p) : nil
+        let vm = try r.vm.map(self.vm)
         if let vm {
-            next.runtime.vmSensitivity[name(vm)] = value
+            next.runtime.vmSensitivity[name(vm)] = r.value
         } else {
-            next.runtime.sensitivity = value
+            next.runtime.sensitivity = r.value
         }
         if let settingsFile {
             do { try settingsFile.save(next.runtime) } catch {
@@ -330,40 +323,34 @@ final class ControlHandler {
         sensitivities = next
         if let vm {
             try answered(dataplane.setSensitivity(vm: vm, next.vm(name(vm))))
-            return ["vm": .string(name(vm)), "value": next.vm(name(vm)).map(JSONValue.number) ?? .null]
+            return .init(vm: name(vm), value: next.vm(name(vm)))
         }
         try answered(dataplane.setGlobalSensitivity(next.global))
-        return ["value": .number(next.global)]
+        return .init(vm: nil, value: next.global)
     }
 
-    private func force(_ p: Params) throws -> JSONValue {
-        let i = try vm(p)
-        let seconds = try p.double("seconds", in: 0...86_400)
+    private func force(_ r: MirrorForceRequest) throws -> MirrorForceRequest.Forced {
+        let i = try vm(r.vm)
         var hash: UInt32 = 0
-        if let flow = try p.optionalObject("flow") {
-            let src = try flow.string("src"), dst = try flow.string("dst")
-            guard let s = IPAddressText.parse(src) else { throw flow.invalid("src", "'\(src)' is not an IP address") }
-            guard let d = IPAddressText.parse(dst) else { throw flow.invalid("dst", "'\(dst)' is not an IP address") }
-            let protoText = try flow.string("proto")
-            guard let proto = PolicyProtocol(protoText), case .ip(let number) = proto else {
-                throw flow.invalid("proto", "'\(protoText)' is not an IP protocol (tcp, udp, icmp or a number)")
+        if let flow = r.flow {
+            guard let s = IPAddressText.parse(flow.source) else { throw ControlError.invalidParams("flow.src", "'\(flow.source)' is not an IP address") }
+            guard let d = IPAddressText.parse(flow.destination) else {
+                throw ControlError.invalidParams("flow.dst", "'\(flow.destination)' is not an IP address")
             }
-            let sp = try flow.optionalInt("src_port", in: 0...65535) ?? 0
-            let dp = try flow.optionalInt("dst_port", in: 0...65535) ?? 0
-            hash = bma_flow_hash_tuple(s.hi, s.lo, d.hi, d.lo, number, UInt16(sp), UInt16(dp))
+            guard let proto = PolicyProtocol(flow.protocolName), case .ip(let number) = proto else {
+                throw ControlError.invalidParams("flow.proto", "'\(flow.protocolName)' is not an IP protocol (tcp, udp, icmp or a number)")
+            }
+            hash = bma_flow_hash_tuple(s.hi, s.lo, d.hi, d.lo, number, flow.sourcePort, flow.destinationPort)
         }
         // 0 seconds cancels: until 0 clears the forced mirroring (whatever the packet clock).
-        let until = seconds == 0 ? 0 : dataplane.nowNs &+ UInt64(seconds * 1e9)
+        let until = r.seconds == 0 ? 0 : dataplane.nowNs &+ UInt64(r.seconds * 1e9)
         try answered(dataplane.force(vm: i, flowHash: hash, untilNs: until))
+        let flowHash = hash != 0 ? hash : nil
         if until == 0 {
-            var out: [String: JSONValue] = ["vm": .string(name(i)), "until": .null, "cancelled": true]
-            if hash != 0 { out["flow_hash"] = .number(Double(hash)) }
-            return .object(out)
+            return .init(vm: name(i), until: nil, seconds: nil, cancelled: true, flowHash: flowHash)
         }
         let untilText = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(until) / 1e9))
-        var out: [String: JSONValue] = ["vm": .string(name(i)), "until": .string(untilText), "seconds": .number(seconds)]
-        if hash != 0 { out["flow_hash"] = .number(Double(hash)) }
-        return .object(out)
+        return .init(vm: name(i), until: untilText, seconds: r.seconds, cancelled: nil, flowHash: flowHash)
     }
 
     // MARK: Configuration

@@ -28,7 +28,9 @@ enum Replay {
       --summary-json PATH    per-VM packets seen, forwarded, mirrored and mirrored per reason
       --decisions PATH       one JSON line per mirrored packet, in mirror order: ts_ns, vm, kind
                              (trigger, anomalous, sticky, pre-trigger), 5-tuple, housekeeping
-                             class, reasons, each reason's score, score and the VM's threshold
+                             class, reasons, each reason's score, score and the VM's threshold;
+                             dst_name, the DNS name the destination was known by (as answered in
+                             the capture, over UDP or TCP)
       --quiet                print only errors
     """
 
@@ -129,7 +131,8 @@ enum Replay {
         var decisions: ReplayDecisions?
         if let decisionsPath {
             setup.decisionLogCapacity = 1 << 16
-            do { decisions = try ReplayDecisions(path: decisionsPath, vmNames: vms.map(\.name)) } catch {
+            let names = DNSFrameNames.names(inFrames: inputs.flatMap { $0.map(\.data) })
+            do { decisions = try ReplayDecisions(path: decisionsPath, vmNames: vms.map(\.name), dnsNames: names) } catch {
                 fail("replay: --decisions \(decisionsPath): \(error.localizedDescription)", code: 2)
             }
         }

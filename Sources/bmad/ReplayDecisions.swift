@@ -4,26 +4,30 @@ import Foundation
 
 /// `bmad replay --decisions PATH`: one JSON line per mirrored packet, in mirror order, saying
 /// why: time, VM, 5-tuple, reasons with their sub-scores, score, threshold, and whether the copy
-/// was the trigger, anomalous, sticky, pre-trigger or forced. Fixed formatting, so two replays
-/// of one capture write the same bytes.
+/// was the trigger, anomalous, sticky, pre-trigger or forced; the DNS name the destination was
+/// known by, as text (from the answers in the captures, read by the workers' parser). Fixed
+/// formatting, so two replays of one capture write the same bytes.
 final class ReplayDecisions {
     let handle: FileHandle
     let vmNames: [String]
+    /// Texts of the DNS names answered in the captures, by bma_dns_name_hash.
+    let dnsNames: [UInt64: String]
     var buffer = ""
     private(set) var written = 0
 
-    init(path: String, vmNames: [String]) throws {
+    init(path: String, vmNames: [String], dnsNames: [UInt64: String] = [:]) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         self.vmNames = vmNames
+        self.dnsNames = dnsNames
     }
 
     /// Writes what the workers recorded so far.
     func drain(_ logs: [DecisionLog]) {
         for log in logs {
-            log.drain { buffer += Self.line($0, vmNames: vmNames) + "\n" }
+            log.drain { buffer += Self.line($0, vmNames: vmNames, dnsNames: dnsNames) + "\n" }
         }
         flush()
     }
@@ -59,7 +63,7 @@ final class ReplayDecisions {
         (0..<6).map { String(format: "%02x", (m >> (40 - 8 * UInt64($0))) & 0xff) }.joined(separator: ":")
     }
 
-    static func line(_ r: DecisionRecord, vmNames: [String]) -> String {
+    static func line(_ r: DecisionRecord, vmNames: [String], dnsNames: [UInt64: String] = [:]) -> String {
         let vm = Int(r.vm) < vmNames.count ? vmNames[Int(r.vm)] : String(r.vm)
         var f: [String] = [
             "\"ts_ns\":\(r.tsNs)", "\"vm\":\"\(vm)\"", "\"kind\":\"\(kind(r.kind))\"",
@@ -81,7 +85,11 @@ final class ReplayDecisions {
                 f.append("\"dst_port\":\(r.dstPort)")
             }
         }
-        if r.name != 0 { f.append("\"dst_name_hash\":\"\(String(r.name, radix: 16))\"") }
+        if r.name != 0 {
+            // Texts are printable ASCII without quotes or backslashes (bma_dns_name_t): no escaping.
+            if let text = dnsNames[r.name] { f.append("\"dst_name\":\"\(text)\"") }
+            f.append("\"dst_name_hash\":\"\(String(r.name, radix: 16))\"")
+        }
         if r.housekeeping != 0 { f.append("\"housekeeping\":\"\(Housekeeping.name(r.housekeeping))\"") }
         let reasons = Reason(rawValue: r.reasons).names.map { "\"\($0)\"" }
         f.append("\"reasons\":[\(reasons.joined(separator: ","))]")

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import Testing
 @testable import Analysis
@@ -30,7 +31,7 @@ struct IngestListenerTests {
         if IngestWait.isRoot { #expect(binding.receiveBufferBytes >= 8 << 20, "SO_RCVBUFFORCE as root") }
 
         let sender = try IngestSender(udp: true)
-        let start = IngestClock.nowNs()
+        let start = SystemClock.wallNanoseconds()
         var expectedGeneve: [MirroredPacket] = []
         var expectedVXLAN: [MirroredPacket] = []
         var bytes = 0
@@ -63,7 +64,7 @@ struct IngestListenerTests {
 
         let total = UInt64(200 + garbage.count)
         #expect(await IngestWait.until { listener.statistics.received == total }, "received \(listener.statistics)")
-        let end = IngestClock.nowNs()
+        let end = SystemClock.wallNanoseconds()
         let packets = box.all
         #expect(packets.count == 200)
         // Each socket keeps its order.

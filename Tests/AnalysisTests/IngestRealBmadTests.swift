@@ -74,7 +74,7 @@ struct IngestRealBmadTests {
         try "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
         let key = try #require(MirrorKey(id: 3, hex: "0f1e2d3c4b5a69788796a5b4c3d2e1f0"))
-        let before = IngestClock.nowNs()
+        let before = SystemClock.wallNanoseconds()
         let records = try IngestBmad.mirror(encapsulation: "geneve", snaplen: 0, capture: vm.path, in: directory,
                                             mirrorExtra: "  authentication: {key_id: 3, key_file: '\(keyFile)'}", label: "auth")
         #expect(records.count == vm.frames.count)

@@ -32,13 +32,19 @@ enum DNSMessage {
 }
 
 /// Parses `msg` from an allocation of exactly its size, so a read past it is caught by ASan.
-func dnsParse(_ msg: [UInt8], cap: Int = 16) -> [bma_dns_answer_t] {
+func dnsParse(_ msg: [UInt8], cap: Int = 16) -> [bma_dns_answer_t] { dnsParseNamed(msg, cap: cap).answers }
+
+/// The answers and the question name's text (nil when the parser wrote none).
+func dnsParseNamed(_ msg: [UInt8], cap: Int = 16) -> (answers: [bma_dns_answer_t], name: String?) {
     let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: max(msg.count, 1))
     defer { buf.deallocate() }
     buf.initialize(from: msg, count: msg.count)
     var out = [bma_dns_answer_t](repeating: bma_dns_answer_t(), count: max(cap, 1))
-    let n = out.withUnsafeMutableBufferPointer { bma_dns_parse(buf, UInt32(msg.count), 7, $0.baseAddress, UInt32(cap)) }
-    return Array(out.prefix(Int(n)))
+    var name = bma_dns_name_t()
+    name.len = 0xff // never a length the parser writes
+    let n = out.withUnsafeMutableBufferPointer { bma_dns_parse(buf, UInt32(msg.count), 7, $0.baseAddress, UInt32(cap), &name, 5) }
+    let text = name.len == 0xff ? nil : withUnsafeBytes(of: name.text) { String(decoding: $0.prefix(Int(name.len)), as: UTF8.self) }
+    return (Array(out.prefix(Int(n))), text)
 }
 
 final class DNSAnswerTests: XCTestCase {

@@ -54,8 +54,11 @@ final class HousekeepingParseTests: XCTestCase {
         XCTAssertTrue(has(parse(answer), Int(BMA_PF_DNS_RESPONSE)))
         let query = F.ether(type: ethTypeIPv4, F.ipv4(proto: 17, F.udp(40000, 53, payload: F.payload(30))))
         XCTAssertFalse(has(parse(query), Int(BMA_PF_DNS_RESPONSE)))
+        // DNS over TCP: a segment from port 53 with data; a bare ACK is not a message.
         let tcp = F.ether(type: ethTypeIPv4, F.ipv4(proto: 6, F.tcp(53, 40000)))
         XCTAssertFalse(has(parse(tcp), Int(BMA_PF_DNS_RESPONSE)))
+        let tcpData = F.ether(type: ethTypeIPv4, F.ipv4(proto: 6, F.tcp(53, 40000, flags: 0x18, payload: F.payload(30))))
+        XCTAssertTrue(has(parse(tcpData), Int(BMA_PF_DNS_RESPONSE)))
         // A fragment's payload is not a whole message.
         let frag = F.ether(type: ethTypeIPv4, F.ipv4(proto: 17, fragment: 0x2000, F.udp(53, 40000, length: 3000, payload: F.payload(16))))
         XCTAssertFalse(has(parse(frag), Int(BMA_PF_DNS_RESPONSE)))

@@ -401,6 +401,7 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(p.tcp_flags, 0x12)
         XCTAssertEqual(p.l4_payload, 100)
         XCTAssertEqual(Int(p.flags), BMA_PF_L4)
+        XCTAssertEqual(Int(p.proto_class), BMA_CLASS_TCP)
         XCTAssertEqual(p.pkt_len, UInt32(frame.count))
         XCTAssertEqual(p.icmp_type, 0)
         XCTAssertEqual(p.vlan_count, 0)
@@ -419,6 +420,7 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(p.ip_len, 58)
         XCTAssertEqual(p.tcp_flags, 0)
         XCTAssertEqual(Int(p.flags), BMA_PF_L4)
+        XCTAssertEqual(Int(p.proto_class), BMA_CLASS_UDP)
 
         // A UDP length shorter than the IP payload is accepted; the payload counts to the IP end.
         p = parse(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 17, Frame.udp(1, 2, length: 10, payload: Frame.payload(6)))))
@@ -435,6 +437,7 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(p.l4_off, 34)
         XCTAssertEqual(p.l4_payload, 32)
         XCTAssertEqual(Int(p.flags), BMA_PF_L4)
+        XCTAssertEqual(Int(p.proto_class), BMA_CLASS_ICMP)
 
         // ICMPv6's number inside IPv4 is just another protocol.
         p = parse(Frame.ether(type: ethTypeIPv4, Frame.ipv4(proto: 58, Frame.icmp(type: 128, code: 0))))
@@ -451,6 +454,7 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(p.l4_off, 34)
         XCTAssertEqual(p.l4_payload, 12)
         XCTAssertEqual(p.flags, 0)
+        XCTAssertEqual(Int(p.proto_class), BMA_CLASS_OTHER)
     }
 
     func testIPv4Options() {
@@ -1048,6 +1052,10 @@ final class ParserTests: XCTestCase {
             if has(p, BMA_PF_LATER_FRAGMENT) && (has(p, BMA_PF_L4) || !has(p, BMA_PF_FRAGMENT)) { bad.append("frag") }
             if p.l4_off != 0 && p.l4_off < p.l3_off { bad.append("offsets") }
             if Int(p.l3_off) + Int(p.ip_len) > max(pktLen, len) && p.malformed == 0 { bad.append("ip_len") }
+            // The shortcut for common frames gives exactly what the general parser gives.
+            var g = bma_pkt_t()
+            frame.withUnsafeBufferPointer { b in bma_parse_general(b.baseAddress, UInt32(len), UInt32(pktLen), &g) }
+            if withUnsafeBytes(of: p, { a in withUnsafeBytes(of: g) { b in !a.elementsEqual(b) } }) { bad.append("general") }
             if !bad.isEmpty && violations.count < 20 {
                 violations.append("\(iteration): \(bad) frame \(frame) len \(len) pkt_len \(pktLen)")
             }

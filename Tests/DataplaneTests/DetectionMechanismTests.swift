@@ -10,7 +10,7 @@ final class DetectionMechanismTests: XCTestCase {
     static let s: UInt64 = 1_000_000_000
 
     func answer(_ ip: UInt32, _ name: String, ttl: UInt32) -> bma_dns_answer_t {
-        bma_dns_answer_t(addr_hi: 0, addr_lo: 0x0000_ffff_0000_0000 | UInt64(ip), name_hash: bma_dns_name_hash(name), ttl: ttl, pkt: 0, _pad: 0)
+        bma_dns_answer_t(addr_hi: 0, addr_lo: 0x0000_ffff_0000_0000 | UInt64(ip), name_hash: bma_dns_name_hash(name), ttl: ttl, pkt: 0, name: 0)
     }
 
     func testDNSNamesLiveForTheirTTLWithinBounds() {

@@ -10,7 +10,7 @@ final class DetectorContextTests: XCTestCase {
     let dnsName = "broker.example.com"
 
     func answer(_ ip: UInt32, ttl: UInt32 = 300) -> bma_dns_answer_t {
-        bma_dns_answer_t(addr_hi: 0, addr_lo: 0x0000_ffff_0000_0000 | UInt64(ip), name_hash: bma_dns_name_hash(dnsName), ttl: ttl, pkt: 0, _pad: 0)
+        bma_dns_answer_t(addr_hi: 0, addr_lo: 0x0000_ffff_0000_0000 | UInt64(ip), name_hash: bma_dns_name_hash(dnsName), ttl: ttl, pkt: 0, name: 0)
     }
 
     func testANewAddressOfAKnownNameIsNotANewDestination() {

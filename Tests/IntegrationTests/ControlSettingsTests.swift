@@ -1,3 +1,4 @@
+import BMAContract
 import Control
 import Foundation
 import XCTest
@@ -15,9 +16,9 @@ final class ControlSettingsTests: ControlTestCase {
     }
 
     func sensitivities(_ client: ControlClient) throws -> (global: Double?, vm1: Double?, vm2: Double?) {
-        let vms = try client.call("vm.list")["vms"]?.arrayValue ?? []
-        func of(_ name: String) -> Double? { vms.first { $0["name"]?.stringValue == name }?["sensitivity"]?.doubleValue }
-        return (try client.call("status")["global_sensitivity"]?.doubleValue, of("vm1"), of("vm2"))
+        let vms = try client.call(VMListRequest()).vms
+        func of(_ name: String) -> Double? { vms.first { $0.name == name }?.sensitivity }
+        return (try client.call(StatusRequest()).globalSensitivity, of("vm1"), of("vm2"))
     }
 
     func testConfiguredSensitivitiesWinOverSavedBaselinesAndRunTimeOnesAreSaved() throws {
@@ -30,8 +31,8 @@ final class ControlSettingsTests: ControlTestCase {
         XCTAssertEqual(s.global, 1.5, "status reports the configured global sensitivity, not null")
         XCTAssertEqual(s.vm1, 2)
         XCTAssertNil(s.vm2, "vm2 follows the global one")
-        XCTAssertEqual(try client.call("sensitivity.set", params: ["value": 3])["value"]?.doubleValue, 3)
-        XCTAssertEqual(try client.call("sensitivity.set", params: ["vm": "vm2", "value": 0.5])["value"]?.doubleValue, 0.5)
+        XCTAssertEqual(try client.call(SensitivitySetRequest.set(3)).value, 3)
+        XCTAssertEqual(try client.call(SensitivitySetRequest.set(0.5, vm: .name("vm2"))), .init(vm: "vm2", value: 0.5))
         s = try sensitivities(client)
         XCTAssertEqual([s.global, s.vm1, s.vm2], [3, 2, 0.5])
         client.close()
@@ -53,8 +54,8 @@ final class ControlSettingsTests: ControlTestCase {
         XCTAssertEqual(two.child.stdoutLines(containing: "vm1: baseline restored").count, 1, two.child.outputTail())
 
         // Reset: the configuration's values apply again, and stay so after a restart.
-        XCTAssertEqual(try client.call("sensitivity.set", params: ["reset": true])["value"]?.doubleValue, 1.5)
-        XCTAssertEqual(try client.call("sensitivity.set", params: ["vm": "vm2", "reset": true])["value"], .null)
+        XCTAssertEqual(try client.call(SensitivitySetRequest.reset()), .init(vm: nil, value: 1.5))
+        XCTAssertEqual(try client.result(of: SensitivitySetRequest.reset(vm: .name("vm2"))), ["vm": "vm2", "value": .null])
         s = try sensitivities(client)
         XCTAssertEqual(s.global, 1.5)
         XCTAssertNil(s.vm2)
@@ -78,8 +79,8 @@ final class ControlSettingsTests: ControlTestCase {
         c.detection = [:]
         let (bmad, _) = try startDaemon(c, in: scratch)
         let client = try bmad.client()
-        XCTAssertEqual(try client.call("status")["global_sensitivity"]?.doubleValue, 1)
-        XCTAssertEqual(try client.call("config.show")["detection"]?["sensitivity"]?.doubleValue, 1)
+        XCTAssertEqual(try client.call(StatusRequest()).globalSensitivity, 1)
+        XCTAssertEqual(try client.call(ConfigShowRequest())["detection"]?["sensitivity"]?.doubleValue, 1)
         client.close()
         XCTAssertEqual(try bmad.stop(), .exited(0), bmad.child.outputTail())
     }

@@ -81,6 +81,8 @@ struct ControlDaemonConfig {
         var devargs: String
         /// `vms[].sensitivity` (nil: not given).
         var sensitivity: Double? = nil
+        /// `vms[].mac` (nil: learned from what the VM sends).
+        var mac: String? = nil
     }
 
     var uplink: String
@@ -122,6 +124,7 @@ struct ControlDaemonConfig {
         for vm in vms {
             out += "  - name: \(Self.quote(vm.name))\n    id: \(vm.id)\n    devargs: \(Self.quote(vm.devargs))\n"
             if let s = vm.sensitivity { out += "    sensitivity: \(s)\n" }
+            if let mac = vm.mac { out += "    mac: \(Self.quote(mac))\n" }
         }
         return out
     }

@@ -59,6 +59,25 @@ final class DetectionDecisionsTests: IntegrationTestCase {
         print("\(name): \(lines.count) decisions \(kinds); first trigger: \(masscanLine)")
     }
 
+    /// Without learning, the lock hub's first packets to its MQTT broker are mirrored; the broker
+    /// was resolved by a DNS answer in the capture, so the decisions name it as text.
+    func testDestinationsKnownByNameReadAsText() throws {
+        let scratch = try makeScratch()
+        let path = scratch.file("names.decisions.jsonl")
+        _ = try DetectionReplay.run([.init(name: "hub", path: try TestEnvironment.capture("benign-lockhub-week.pcap"))], in: scratch,
+                                    label: "names", learning: 0, decisions: path)
+        let lines = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self).split(separator: "\n")
+        var named: [String: Int] = [:]
+        for line in lines {
+            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard let text = o["dst_name"] as? String else { continue }
+            named[text, default: 0] += 1
+            XCTAssertNotNil(o["dst_name_hash"] as? String, "a name comes with its hash: \(line)")
+        }
+        XCTAssertGreaterThan(named["a1guxefynxg.iot-as-mqtt.us-west-1.aliyuncs.com"] ?? 0, 0, "\(named)")
+        print("\(name): \(lines.count) decisions, by name: \(named)")
+    }
+
     func testBadDecisionsPathIsAUsageError() throws {
         let scratch = try makeScratch()
         let bmad = try TestEnvironment.binary("bmad")

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 
 /// Where alerts go: deduplicated and rate-limited per (signature id, VM) (see `AlertThrottle`),
@@ -43,12 +44,6 @@ public final class AlertSink: @unchecked Sendable {
         public var lastError: String?
     }
 
-    public static let wallClockNs: @Sendable () -> UInt64 = {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
     public let configuration: Configuration
     private let clock: @Sendable () -> UInt64
     private let store: (@Sendable (Alert) -> Void)?
@@ -59,7 +54,7 @@ public final class AlertSink: @unchecked Sendable {
     private var writeCounters = (lines: 0, errors: 0, rotations: 0, lastError: String?.none, bySignature: [String: Int]())
 
     /// Opens (creating or appending to) the EVE file if one is configured; throws if it cannot.
-    public init(configuration: Configuration = Configuration(), clock: @escaping @Sendable () -> UInt64 = AlertSink.wallClockNs,
+    public init(configuration: Configuration = Configuration(), clock: @escaping @Sendable () -> UInt64 = { SystemClock.wallNanoseconds() },
                 store: (@Sendable (Alert) -> Void)? = nil) throws {
         self.configuration = configuration
         self.clock = clock

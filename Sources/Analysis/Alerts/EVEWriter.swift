@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -58,14 +59,13 @@ final class EVEWriter {
         bytes.append(0x0A)
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                systemWrite(fd, buffer.baseAddress! + written, buffer.count - written)
+            let result = interruptible {
+                bytes.withUnsafeBytes { buffer in systemWrite(fd, buffer.baseAddress! + written, buffer.count - written) }
             }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .write(path: path, errno: errno)
+            switch result {
+            case .success(let count): written += count
+            case .failure(let error): throw .write(path: path, errno: error.rawValue)
             }
-            written += result
         }
         size += UInt64(bytes.count)
     }

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 
 /// Community ID v1 flow hashes (corelight/community-id-spec): SHA-1 over the seed and the
@@ -47,10 +48,19 @@ public enum CommunityID {
     /// The ID of a `FlowKey` (addresses as text); nil when an address does not parse or the two
     /// are of different families.
     public static func v1(_ key: FlowKey, seed: UInt16 = 0) -> String? {
-        guard let source = IPAddressBytes.parse(key.srcIP), let destination = IPAddressBytes.parse(key.dstIP),
+        guard let source = addressBytes(key.srcIP), let destination = addressBytes(key.dstIP),
               source.count == destination.count else { return nil }
         return v1(source: source, destination: destination, proto: key.proto, sourcePort: key.srcPort,
                   destinationPort: key.dstPort, seed: seed)
+    }
+
+    /// Network-order bytes of an address as text: 4 for a dotted quad, 16 for IPv6 text.
+    static func addressBytes(_ text: String) -> [UInt8]? {
+        guard let address = IPAddressText.parse(text) else { return nil }
+        func bytes(_ value: UInt64, _ count: Int) -> [UInt8] {
+            (0..<count).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * (count - 1 - $0))) }
+        }
+        return address.isIPv4 ? bytes(address.lo, 4) : bytes(address.hi, 8) + bytes(address.lo, 8)
     }
 
     /// Protocols whose ports (or ICMP type and code) are part of the hash.

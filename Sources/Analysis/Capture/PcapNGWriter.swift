@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import BMAContract
 
 /// Writes BMA capture files in pcapng through an in-memory buffer.
 ///
@@ -200,11 +201,10 @@ public final class PcapNGWriter {
         var written = 0
         var failure: String?
         while written < buffer.count {
-            let result = buffer.withUnsafeBytes { bytes in
-                writeFile(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            let outcome = interruptible {
+                buffer.withUnsafeBytes { bytes in writeFile(descriptor, bytes.baseAddress! + written, bytes.count - written) }
             }
-            if result < 0 {
-                if errno == EINTR { continue }
+            guard case .success(let result) = outcome else {
                 lastErrorNumber = errno
                 failure = Self.lastError()
                 break

@@ -1,4 +1,6 @@
+import BMAContract
 import Foundation
+import SystemPackage
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -139,9 +141,7 @@ public final class GRECapture: Sendable {
             var descriptors = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             while !stopRequested.load(ordering: .sequentiallyConsistent) {
-                let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
-                if ready < 0 {
-                    if errno == EINTR { continue }
+                guard case .success = interruptible({ poll(&descriptors, nfds_t(descriptors.count), -1) }) else {
                     counters.recordReadError()
                     return
                 }
@@ -154,15 +154,14 @@ public final class GRECapture: Sendable {
                 for _ in 0..<GRECapture.readsPerPoll {
                     guard !stopRequested.load(ordering: .sequentiallyConsistent) else { return }
                     // MSG_TRUNC: the packet's real length, even when it is longer than the buffer.
-                    let length = buffer.withUnsafeMutableBytes {
-                        recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC))
+                    let received = interruptible {
+                        buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC)) }
                     }
-                    if length < 0 {
-                        if errno == EINTR { continue }
-                        if errno != EAGAIN && errno != EWOULDBLOCK { counters.recordReadError() }
+                    guard case .success(let length) = received else {
+                        if case .failure(let e) = received, e != .resourceTemporarilyUnavailable { counters.recordReadError() }
                         break
                     }
-                    let now = IngestClock.nowNs()
+                    let now = SystemClock.wallNanoseconds()
                     do throws(MirrorDecodeError) {
                         guard length <= buffer.count else {
                             throw .truncated(layer: .ipv4, needed: length, available: buffer.count)

@@ -53,12 +53,3 @@ final class MirrorIngestCounters: Sendable {
 
     var snapshot: MirrorIngestStatistics { state.withLock { $0 } }
 }
-
-enum IngestClock {
-    /// Nanoseconds since 1970 (CLOCK_REALTIME).
-    static func nowNs() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UInt64(max(0, time.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, time.tv_nsec))
-    }
-}

@@ -1,3 +1,4 @@
+import BMAContract
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -240,7 +241,7 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let payload = envelope.data.readableBytesView
-        let now = IngestClock.nowNs()
+        let now = SystemClock.wallNanoseconds()
         do throws(MirrorDecodeError) {
             guard let sensor = sensors.sensor(envelope.remoteAddress)?.name else {
                 throw .unknownSensor(address: Self.sensor(envelope.remoteAddress))

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import Synchronization
 
@@ -43,7 +44,7 @@ public final class AnalyzerNode: @unchecked Sendable {
     /// The latest stored packet of each recent flow (processing thread only), for alert references.
     private var lastRefs = SlotMap<FlowTuple, PacketRef>(capacity: AnalyzerNode.lastRefsCapacity)
     private var lastArrivalNs: UInt64 = 0
-    private let startedNs = AnalyzerNode.now()
+    private let startedNs = SystemClock.wallNanoseconds()
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
@@ -66,12 +67,6 @@ public final class AnalyzerNode: @unchecked Sendable {
         queue = PacketQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueBytes)
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
     /// From any thread: queues a packet; false when the queue was full (counted).
     @discardableResult
     public func submit(_ p: MirroredPacket) -> Bool { queue.push(p) }
@@ -82,9 +77,9 @@ public final class AnalyzerNode: @unchecked Sendable {
             while !stopping.load(ordering: .acquiring) || !queue.isEmpty {
                 if let batch = queue.pop(max: 256, waitMs: 100) {
                     for p in batch { handle(p) }
-                    lastArrivalNs = AnalyzerNode.now()
+                    lastArrivalNs = SystemClock.wallNanoseconds()
                 }
-                housekeeping(now: AnalyzerNode.now())
+                housekeeping(now: SystemClock.wallNanoseconds())
             }
             finished.signal()
         }
@@ -119,7 +114,7 @@ public final class AnalyzerNode: @unchecked Sendable {
         sinceClock &+= 1
         if sinceClock >= AnalyzerNode.clockEvery || lastArrivalNs == 0 {
             sinceClock = 0
-            let now = AnalyzerNode.now()
+            let now = SystemClock.wallNanoseconds()
             lastArrivalNs = now
             housekeeping(now: now)
         }
@@ -186,7 +181,7 @@ public final class AnalyzerNode: @unchecked Sendable {
     public func status(ingest: MirrorIngestStatistics?) -> AnalyzerStatus {
         let s = store.stats
         let p = pipeline.stats
-        let uptime = Double(AnalyzerNode.now() &- startedNs) / 1e9
+        let uptime = Double(SystemClock.wallNanoseconds() &- startedNs) / 1e9
         return AnalyzerStatus(
             uptime_s: uptime, processed: processed.load(ordering: .relaxed), queue_drops: queue.dropped,
             queued: queue.count, queued_bytes: UInt64(queue.bytes), queue_capacity: configuration.queueCapacity,

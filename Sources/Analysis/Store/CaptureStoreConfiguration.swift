@@ -1,3 +1,5 @@
+import BMAContract
+
 /// How a `CaptureStore` rotates, retains and pauses. The defaults suit a production node; tests
 /// shrink the sizes and inject the clock and the free-space probe.
 public struct CaptureStoreConfiguration: Sendable {
@@ -35,7 +37,7 @@ public struct CaptureStoreConfiguration: Sendable {
     /// ... or after this many dropped packets, whichever comes first.
     public var resumeCheckDrops: Int = 1024
     /// Wall clock, ns since 1970: segment names and age.
-    public var clock: @Sendable () -> UInt64 = CaptureStoreTime.now
+    public var clock: @Sendable () -> UInt64 = { SystemClock.wallNanoseconds() }
     /// Bytes available to the store in the file system holding `directory` (statvfs); nil if unknown.
     public var freeSpace: @Sendable (_ directory: String) -> UInt64? = CaptureStoreDisk.availableBytes
     /// Told when writing pauses and resumes (called without the store's lock held).

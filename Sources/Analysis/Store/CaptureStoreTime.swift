@@ -6,16 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// Wall-clock time for the store: now, segment-name stamps and alert timestamps.
+/// Wall-clock times of the store as text: segment-name stamps and alert timestamps (the clock itself is `SystemClock`).
 public enum CaptureStoreTime {
-    /// Nanoseconds since 1970 (CLOCK_REALTIME).
-    @Sendable
-    public static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(max(0, spec.tv_sec)) * 1_000_000_000 + UInt64(max(0, spec.tv_nsec))
-    }
-
     /// "YYYYMMDD-HHMMSS" in UTC.
     static func segmentStamp(_ ns: UInt64) -> String {
         let parts = civil(ns)

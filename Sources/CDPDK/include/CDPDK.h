@@ -1,6 +1,7 @@
 /* The shim's Swift interface. */
 #include "bma_packet.h"
 #include "bma_atomic.h"
+#include "bma_prefetch.h"
 #include "bma_dpdk.h"
 #include "bma_mirror.h"
 #include "bma_chain.h"

@@ -54,7 +54,7 @@ enum {
     BMA_PF_TIMESTAMP = 1 << 5,    /* ts_ns came from the port (capture time), not the TSC */
     BMA_PF_IP_OPTIONS = 1 << 6,   /* IPv4 options or IPv6 extension headers present */
     BMA_PF_MULTISEG = 1 << 7,     /* the mbuf has more than one segment */
-    BMA_PF_DNS_RESPONSE = 1 << 8, /* UDP from port 53, not a fragment: bma_dns_burst reads it */
+    BMA_PF_DNS_RESPONSE = 1 << 8, /* UDP or TCP (with payload) from port 53, not a fragment: bma_dns_burst reads it */
 };
 
 /* Housekeeping: the network's own upkeep, judged by rate and fan-out rather than novelty. */
@@ -74,6 +74,16 @@ enum {
 /* One parsed packet. Addresses are IPv6 in two big-endian halves; IPv4 is v4-mapped
  * (::ffff:a.b.c.d), so lo = 0x0000ffff_aabbccdd and hi = 0. MACs are 48-bit values with the
  * first byte on the wire in bits 47..40. Ports are host order. */
+/* Protocol classes of the protocol mix (a VM's share of TCP, UDP, ...). */
+enum {
+    BMA_CLASS_TCP = 0,
+    BMA_CLASS_UDP = 1,
+    BMA_CLASS_ICMP = 2, /* ICMP and ICMPv6 */
+    BMA_CLASS_ARP = 3,
+    BMA_CLASS_OTHER = 4,
+    BMA_CLASS_COUNT
+};
+
 typedef struct bma_pkt {
     uint64_t ts_ns;         /* capture time (port timestamp) or TSC time, nanoseconds */
     uint64_t src_mac;
@@ -101,6 +111,7 @@ typedef struct bma_pkt {
     uint8_t ttl;            /* IPv4 TTL or IPv6 hop limit */
     uint8_t malformed;      /* BMA_MAL_* */
     uint8_t housekeeping;   /* BMA_HK_* */
+    uint8_t proto_class;    /* BMA_CLASS_*: the protocol mix's class, from l3 and ip_proto */
 } bma_pkt_t;
 
 _Static_assert(sizeof(bma_pkt_t) == 96, "bma_pkt_t layout changed");
@@ -112,6 +123,10 @@ _Static_assert(sizeof(bma_pkt_t) == 96, "bma_pkt_t layout changed");
  * the whole frame (all segments, >= len); lengths in headers are checked against it. Never reads
  * outside data[0..len). Sets every field; ts_ns is left 0 for the caller. */
 void bma_parse(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out);
+
+/* The general parser, every frame; bma_parse takes a shorter way for the common frame (untagged
+ * IPv4 TCP/UDP without options or fragments) and gives the same result. For tests. */
+void bma_parse_general(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pkt_t *out);
 
 /* The flow hash bma_parse gives an unfragmented IP packet with this 5-tuple (either direction),
  * for naming a flow from the control plane. Addresses as in bma_pkt_t. */

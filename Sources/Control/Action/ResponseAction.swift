@@ -50,5 +50,5 @@ public struct ResponseAction: Sendable, Equatable {
         kind == other.kind && vm == other.vm && flow == other.flow && destination == other.destination
     }
 
-    public static let limits = (priority: -1_000_000...1_000_000, seconds: 0.001...(7 * 86_400.0), reasonBytes: 512)
+    public static let limits = (priority: -1_000_000...1_000_000, reasonBytes: 512)
 }

@@ -72,7 +72,7 @@ public enum ConfigLoader {
 
     static func detection(_ f: inout YAMLFields) throws(ConfigError) -> BmadConfig.Detection {
         var d = BmadConfig.Detection()
-        d.sensitivity = try f.number("sensitivity", in: 0...100)
+        d.sensitivity = try f.number("sensitivity", in: PolicyLimits.sensitivity)
         d.learningSeconds = try f.number("learning_seconds", in: 0...31_536_000)
         d.stickySeconds = try f.number("sticky_seconds", in: 0...86_400)
         d.preTriggerPackets = try f.integer("pre_trigger_packets", in: 0...64)
@@ -172,7 +172,7 @@ public enum ConfigLoader {
             guard m & 0x0100_0000_0000 == 0 else { throw ConfigError(field: path + ".mac", "'\(text)' is a multicast address") }
             mac = m
         }
-        let sensitivity = try f.number("sensitivity", in: 0...100)
+        let sensitivity = try f.number("sensitivity", in: PolicyLimits.sensitivity)
         try f.rejectUnknown()
         return .init(name: name, id: UInt32(id), devargs: devargs, mac: mac, sensitivity: sensitivity)
     }

@@ -1,4 +1,5 @@
 import BMAContract
+import ControlProtocol
 
 /// The accepted range of every bounded policy value. Decoding and `Policy.validate()` both check
 /// against these, so a policy built in Swift obeys the same rules as one read from JSON.
@@ -12,7 +13,7 @@ public enum PolicyLimits {
     public static let vlan: ClosedRange<Int> = 0...4095
     public static let protocolNumber: ClosedRange<Int> = 0...255
     public static let size: ClosedRange<Int> = 0...65535
-    public static let sensitivity: ClosedRange<Double> = 0...100
+    public static let sensitivity: ClosedRange<Double> = SensitivitySetRequest.range
     /// 0 (the whole packet) or 64-65535.
     public static let snaplen: ClosedRange<Int> = 64...65535
     public static let packetsPerSecond: ClosedRange<Double> = 0...1e9

@@ -1,6 +1,6 @@
 /// Every method bmad answers on its control socket, with the request members each one reads.
-/// bmad dispatches on it (a new method must be handled), bmactl names its calls with it, and a
-/// test checks docs/control-protocol.md against it.
+/// bmad dispatches on it (a new method must be handled), each has its request type, and a test
+/// checks docs/control-protocol.md against those types.
 public enum BmadMethod: String, CaseIterable, Sendable {
     case status
     case stats
@@ -25,28 +25,37 @@ public enum BmadMethod: String, CaseIterable, Sendable {
     case actionAdd = "action.add"
     case actionRemove = "action.remove"
 
-    /// The top-level `params` members the method reads (a policy's own fields aside).
-    public var parameters: Set<String> {
+    /// The request type that reads and writes the method's `params` and names its response.
+    public var requestType: any BmadRequest.Type {
         switch self {
-        case .status, .stats, .vmList, .policyList, .configShow, .actionList: []
-        case .vmShow, .baselineShow, .baselineFreeze, .baselineUnfreeze, .baselineReset, .baselineExport: ["vm"]
-        case .baselineImport: ["vm", "baseline"]
-        case .policyShow, .policyRemove: ["id"]
-        case .policyAdd, .policyUpdate: ["id", "allow_future_vm"]
-        case .policyReplace: ["policies", "allow_future_vm"]
-        case .sensitivitySet: ["value", "reset", "vm"]
-        case .mirrorForce: ["vm", "seconds", "flow"]
-        case .actionAdd: ["kind", "vm", "flow", "destination", "packets_per_second", "bytes_per_second", "priority", "reason", "seconds"]
-        case .actionRemove: ["id"]
+        case .status: StatusRequest.self
+        case .stats: StatsRequest.self
+        case .vmList: VMListRequest.self
+        case .vmShow: VMShowRequest.self
+        case .baselineShow: BaselineShowRequest.self
+        case .baselineFreeze: BaselineFreezeRequest.self
+        case .baselineUnfreeze: BaselineUnfreezeRequest.self
+        case .baselineReset: BaselineResetRequest.self
+        case .baselineExport: BaselineExportRequest.self
+        case .baselineImport: BaselineImportRequest.self
+        case .policyList: PolicyListRequest.self
+        case .policyShow: PolicyShowRequest.self
+        case .policyAdd: PolicyAddRequest.self
+        case .policyUpdate: PolicyUpdateRequest.self
+        case .policyRemove: PolicyRemoveRequest.self
+        case .policyReplace: PolicyReplaceRequest.self
+        case .sensitivitySet: SensitivitySetRequest.self
+        case .mirrorForce: MirrorForceRequest.self
+        case .configShow: ConfigShowRequest.self
+        case .actionList: ActionListRequest.self
+        case .actionAdd: ActionAddRequest.self
+        case .actionRemove: ActionRemoveRequest.self
         }
     }
 
-    public var name: String { rawValue }
-}
+    /// The top-level `params` members the method reads (a policy's own fields aside), from its
+    /// request type.
+    public var parameters: Set<String> { requestType.parameterNames }
 
-extension ControlClient {
-    /// Calls one of bmad's methods.
-    public func call(_ method: BmadMethod, params: [String: JSONValue] = [:]) throws -> JSONValue {
-        try call(method.rawValue, params: params)
-    }
+    public var name: String { rawValue }
 }

@@ -57,8 +57,12 @@ public final class MetricsServer {
         var keep: [(fd: Int32, buffer: [UInt8], since: Double)] = []
         for var c in clients {
             var chunk = [UInt8](repeating: 0, count: 2048)
-            let n = read(c.fd, &chunk, chunk.count)
-            if n > 0 { c.buffer += chunk[0..<n] }
+            var gone = false
+            switch chunk.withUnsafeMutableBytes({ UnixSocket.receive(c.fd, into: $0) }) {
+            case .transferred(let n): c.buffer += chunk[0..<n]
+            case .wouldBlock: break
+            case .endOfFile, .failed: gone = true
+            }
             let text = String(decoding: c.buffer, as: UTF8.self)
             if let end = text.range(of: "\r\n\r\n") ?? text.range(of: "\n\n") {
                 let line = text[..<end.lowerBound].split(separator: "\n").first ?? ""
@@ -69,8 +73,7 @@ public final class MetricsServer {
                     respond(c.fd, "404 Not Found", "text/plain", "only /metrics is served here\n")
                 }
                 close(c.fd)
-            } else if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-                        || c.buffer.count > MetricsServer.maxRequest || now - c.since > 5 {
+            } else if gone || c.buffer.count > MetricsServer.maxRequest || now - c.since > 5 {
                 close(c.fd)
             } else {
                 keep.append(c)
@@ -85,8 +88,13 @@ public final class MetricsServer {
         var spins = 0
         // Best effort within a few milliseconds: a scraper that does not read is dropped.
         while off < bytes.count && spins < 200 {
-            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { off += n } else if errno == EAGAIN { spins += 1; usleep(50) } else { break }
+            switch bytes[off...].withUnsafeBytes({ UnixSocket.send(fd, $0) }) {
+            case .transferred(let n) where n > 0: off += n
+            case .wouldBlock:
+                spins += 1
+                usleep(50)
+            case .transferred, .endOfFile, .failed: return
+            }
         }
     }
 }

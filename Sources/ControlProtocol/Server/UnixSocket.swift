@@ -1,3 +1,4 @@
+import BMAContract
 import Glibc
 import SystemPackage
 

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import Glibc
 import SystemPackage

@@ -1,3 +1,5 @@
+import CDPDK
+
 /// A VM's learned baseline as a self-contained document (baseline.export/import, the state
 /// directory). 64-bit values travel as hexadecimal strings so no JSON reader rounds them.
 /// It holds what was learned only: sensitivities are settings (configuration and run-time
@@ -22,6 +24,8 @@ public struct BaselineDocument: Codable, Sendable, Equatable {
         public var k1: String
         public var packets: UInt64
         public var last_seen: String
+        /// A host learned by DNS name (k0 fffd...): the name as text, when bmad kept it.
+        public var name: String? = nil
     }
 
     public var format = 1
@@ -68,7 +72,10 @@ extension BaselineDocument {
                                     size_squares: v.size.squares, size_at: Self.hex(v.size.lastNs), last_seen: Self.hex(s.lastNs)))
         }
         var hosts: [Entry] = []
-        b.hosts.forEach { hosts.append(Entry(k0: Self.hex($0.k0), k1: Self.hex($0.k1), packets: $0.value.packets, last_seen: Self.hex($0.lastNs))) }
+        b.hosts.forEach { s in
+            let name = s.k0 == DestinationKey.nameTag ? d.context.texts.text(s.k1) : nil
+            hosts.append(Entry(k0: Self.hex(s.k0), k1: Self.hex(s.k1), packets: s.value.packets, last_seen: Self.hex(s.lastNs), name: name))
+        }
         var dests: [Entry] = []
         b.destinations.forEach { dests.append(Entry(k0: Self.hex($0.k0), k1: Self.hex($0.k1), packets: $0.value.packets, last_seen: Self.hex($0.lastNs))) }
         self.init(first_seen: Self.hex(b.firstNs), learned_packets: b.learnedPackets, frozen: b.frozen,
@@ -128,6 +135,27 @@ extension BaselineDocument {
         d.baseline.copyContents(of: b)
         d.shortTerm.reset()
         try context?.restore(into: &d.context)
+        try restoreNames(into: &d)
+    }
+
+    /// Keeps the texts of the hosts learned by name (as if answered at their last sighting, with
+    /// a TTL that has run out: the baseline's knowing them keeps them).
+    func restoreNames(into d: inout Detector) throws(BaselineDocumentError) {
+        d.context.texts.reset()
+        for (i, h) in hosts.enumerated() {
+            guard let name = h.name else { continue }
+            let k0 = try Self.value(h.k0, "hosts[\(i)].k0")
+            guard k0 == DestinationKey.nameTag else { throw BaselineDocumentError(description: "hosts[\(i)].name: only a host learned by name (k0 \(Self.hex(DestinationKey.nameTag))) has one") }
+            guard NameTexts.isText(name) else {
+                throw BaselineDocumentError(description: "hosts[\(i)].name: not a DNS name as text (at most \(BMA_DNS_NAME_MAX) printable ASCII characters, no quote or backslash)")
+            }
+            let hash = try Self.value(h.k1, "hosts[\(i)].k1")
+            let at = try Self.value(h.last_seen, "hosts[\(i)].last_seen")
+            let bytes = Array(name.utf8) + [0] // never empty: the root's text is ""
+            bytes.withUnsafeBufferPointer { p in
+                d.context.texts.record(hash, text: p.baseAddress!, length: p.count - 1, expiresNs: 0, at: at, hosts: d.baseline.hosts)
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 /// The learned part of a VM's detection context in a baseline document: known prefixes, habits
-/// in the making, the calibrated threshold's score histogram. DNS names are not kept (they live
-/// for their TTL); names already learned are host entries of the baseline (key fffd...).
+/// in the making, the calibrated threshold's score histogram. DNS answers are not kept (they live
+/// for their TTL); names already learned are host entries of the baseline (key fffd...), which
+/// carry the name's text (BaselineDocument.Entry.name).
 public struct ContextDocument: Codable, Sendable, Equatable {
     public struct Prefix: Codable, Sendable, Equatable {
         public var k0: String

@@ -41,12 +41,17 @@ public struct DNSNames {
     @inline(__always)
     public mutating func learn(_ a: bma_dns_answer_t, at t: UInt64) {
         if a.name_hash == 0 { return }
-        let ttl = min(max(UInt64(a.ttl) &* 1_000_000_000, DNSNames.minimumNs), DNSNames.maximumNs)
         var inserted = false
         let s = table.findOrInsert(a.addr_hi, a.addr_lo, at: t, empty: Entry(), inserted: &inserted)
         s.pointee.lastNs = t
-        s.pointee.value = Entry(name: a.name_hash, expiresNs: t &+ ttl &+ DNSNames.graceNs)
+        s.pointee.value = Entry(name: a.name_hash, expiresNs: DNSNames.expiry(a, at: t))
         answers &+= 1
+    }
+
+    /// Until when an answer taken at `t` is trusted: its TTL within the bounds, plus the grace.
+    @inline(__always)
+    public static func expiry(_ a: bma_dns_answer_t, at t: UInt64) -> UInt64 {
+        t &+ min(max(UInt64(a.ttl) &* 1_000_000_000, minimumNs), maximumNs) &+ graceNs
     }
 
     /// Takes `count` answers (one burst's) at time `t`.

@@ -1,10 +1,12 @@
 import CDPDK
 
 /// What a VM's detector knows besides its baseline tables: the names its destinations were
-/// resolved from, the prefixes it talks to, its habits, its own threshold and how much it
+/// resolved from (and their texts), the prefixes it talks to, its habits, its own threshold and how much it
 /// receives. One per VM, owned by the worker that polls it; fixed memory.
 public struct DetectionContext {
     public var names = DNSNames()
+    /// The texts of the names the baseline knows or DNS answers name now.
+    public var texts = NameTexts()
     public var habits = Habits()
     public var calibration = ScoreCalibration()
     public var incoming = IncomingMeter()
@@ -23,12 +25,14 @@ public struct DetectionContext {
 
     public func deallocate() {
         names.deallocate()
+        texts.deallocate()
         habits.deallocate()
         prefixes.deallocate()
     }
 
     public mutating func reset() {
         names.reset()
+        texts.reset()
         habits.reset()
         calibration.reset()
         incoming = IncomingMeter()
@@ -36,8 +40,10 @@ public struct DetectionContext {
         sinceRefresh = 0
     }
 
-    /// Takes what `other` learned; the DNS names (short-lived) and incoming rate stay.
+    /// Takes what `other` learned, with the texts of its names; the DNS names (short-lived) and
+    /// incoming rate stay.
     public mutating func copyLearned(of other: DetectionContext) {
+        texts.copyContents(of: other.texts)
         habits.copyContents(of: other.habits)
         calibration = other.calibration
         prefixes.copyContents(of: other.prefixes)
@@ -58,7 +64,8 @@ public struct DetectionContext {
     /// Bytes held, fixed at creation.
     public static var memoryBytes: Int {
         MemoryLayout<DetectionContext>.size - MemoryLayout<DNSNames>.size - MemoryLayout<Habits>.size
-            + DNSNames.memoryBytes + Habits.memoryBytes
+            - MemoryLayout<NameTexts>.size
+            + DNSNames.memoryBytes + Habits.memoryBytes + NameTexts.memoryBytes
             + prefixCapacity * MemoryLayout<FixedTable<UInt64>.Slot>.stride
     }
 }

@@ -27,7 +27,7 @@ extension Detector {
             var inserted = false
             let rh = shortTerm.recentHosts.findOrInsert(host.0, host.1, at: t, empty: RateMeter(), inserted: &inserted)
             if !knownHost && (inserted || t &- rh.pointee.lastNs > HalfLife.recent) {
-                seg.fanOut = shortTerm.newHosts.add(1, at: t, halfLifeNs: HalfLife.short)
+                seg.setFanOut(shortTerm.newHosts.add(1, at: t, halfLifeNs: HalfLife.short), s)
             }
             rh.pointee.lastNs = t
             if !knownDest {

@@ -76,8 +76,13 @@ public struct Detector {
     mutating func judge(_ pkts: UnsafePointer<bma_pkt_t>, _ index: UnsafePointer<Int32>, _ range: Range<Int>,
                         into verdicts: UnsafeMutablePointer<Verdict>, segment seg: inout Segment,
                         settings s: DetectionSettings, sensitivity sens: Double) {
-        for q in range {
-            verdicts[q] = judge(pkts + Int(index[q]), segment: &seg, settings: s, sensitivity: sens)
+        let ahead = 3
+        var q = range.lowerBound
+        while q < range.upperBound {
+            // The hint set of a packet a few ahead: its cache line is in by the time it is judged.
+            if q &+ ahead < range.upperBound { hints.prefetch(pkts[Int(index[q &+ ahead])].flow_hash) }
+            judge(pkts + Int(index[q]), into: verdicts + q, segment: &seg, settings: s, sensitivity: sens)
+            q &+= 1
         }
     }
 
@@ -85,6 +90,16 @@ public struct Detector {
     @inline(__always)
     public mutating func judge(_ p: UnsafePointer<bma_pkt_t>, segment seg: inout Segment, settings s: DetectionSettings,
                                sensitivity sens: Double) -> Verdict {
+        var v = Verdict()
+        judge(p, into: &v, segment: &seg, settings: s, sensitivity: sens)
+        return v
+    }
+
+    /// Judges a packet of `seg` into `out`, written in place: a verdict is larger than the
+    /// registers that return values, and copying it through the stack costs more than judging.
+    @inline(__always)
+    mutating func judge(_ p: UnsafePointer<bma_pkt_t>, into out: UnsafeMutablePointer<Verdict>, segment seg: inout Segment,
+                        settings s: DetectionSettings, sensitivity sens: Double) {
         let service = serviceKey(p)
         let host = Detector.hostKey(p)
         let dest = Detector.destinationKey(host, service)
@@ -94,13 +109,13 @@ public struct Detector {
             let h = baseline.hosts.slot(hint.pointee.host)
             let d = baseline.destinations.slot(hint.pointee.destination)
             if svc.pointee.holds(service, 0) && h.pointee.holds(host.0, host.1) && d.pointee.holds(dest.0, dest.1),
-               let v = judgeKnown(p, hostKey: host, service: svc, host: h, destination: d, segment: &seg, settings: s, sensitivity: sens) {
-                return v
+               judgeKnown(p, hostKey: host, service: svc, host: h, destination: d, into: out, segment: &seg, settings: s, sensitivity: sens) {
+                return
             }
         }
         // The full path reads and changes services: what is pending goes in first.
         if pending.count > 0 { flushServices(seg) }
-        return judgeFully(p, service: service, host: host, dest: dest, segment: &seg, settings: s, sensitivity: sens)
+        out.pointee = judgeFully(p, service: service, host: host, dest: dest, segment: &seg, settings: s, sensitivity: sens)
     }
 
     /// A packet whose service, host and (host, service) pair are all learned by address: nothing
@@ -108,12 +123,14 @@ public struct Detector {
     /// packet may deviate or its host is sticky: the full path then judges it and names the
     /// reasons. The name and prefix entries of the destination are refreshed by the full path
     /// (each new flow's first packet), not here. The service's part is pending until the
-    /// segment ends (see `PendingService`).
+    /// segment ends (see `PendingService`). Writes the verdict into `out` and returns true when
+    /// it judged the packet.
     @inline(__always)
     mutating func judgeKnown(_ p: UnsafePointer<bma_pkt_t>, hostKey: (UInt64, UInt64), service svc: UnsafeMutablePointer<FixedTable<Baseline.Service>.Slot>,
                              host h: UnsafeMutablePointer<FixedTable<Baseline.Host>.Slot>,
                              destination d: UnsafeMutablePointer<FixedTable<Baseline.Destination>.Slot>,
-                             segment seg: inout Segment, settings s: DetectionSettings, sensitivity sens: Double) -> Verdict? {
+                             into out: UnsafeMutablePointer<Verdict>,
+                             segment seg: inout Segment, settings s: DetectionSettings, sensitivity sens: Double) -> Bool {
         let t = seg.t
         let cls = protocolClass(p)
         let size = packetSize(p)
@@ -121,12 +138,12 @@ public struct Detector {
         let fill = e.pointee.fill
         let count = e.pointee.count + 1
         let serviceRate = fill == 0 ? count : count / fill
-        var score = max(seg.vmScore(cls, s), serviceRate / e.pointee.denominator)
+        var score = max(seg.vmScore(cls), serviceRate / e.pointee.denominator)
         if e.pointee.judgesSize { score = max(score, abs(size - e.pointee.mean) / e.pointee.spread / s.sizeDeviations) }
         if !seg.learning {
-            if score * sens >= context.calibration.threshold { return nil }
+            if score * sens >= context.calibration.threshold { return false }
             // While some host is sticky, only that host's packets need the full path.
-            if shortTerm.isSuspect(hostKey, at: t) { return nil }
+            if shortTerm.isSuspect(hostKey, at: t) { return false }
         }
         e.pointee.count = count
         e.pointee.packets &+= 1
@@ -144,11 +161,11 @@ public struct Detector {
             }
             learnKnown(host: h, destination: d, size: size, cls: cls, spiking: spiking, segment: &seg)
         }
-        var v = Verdict()
-        v.score = score
-        v.threshold = context.calibration.threshold
-        v.learning = seg.learning
-        return v
+        out.initialize(to: Verdict())
+        out.pointee.score = score
+        out.pointee.threshold = context.calibration.threshold
+        out.pointee.learning = seg.learning
+        return true
     }
 
     /// The threshold calibrates on the last half of learning and on normal traffic after it.

@@ -1,3 +1,5 @@
+import CDPDK
+
 /// Per-VM memo of where a flow's service, host and (host, service) pair sit in the baseline's
 /// tables, indexed by the parser's flow hash. A hint is a guess, not a fact: it is used only when
 /// the slots it names still hold the packet's own keys, so a stale or colliding hint costs the
@@ -29,6 +31,11 @@ public struct FlowHints {
     public func deallocate() { UnsafeMutableRawPointer(hints).deallocate() }
 
     @inline(__always) static func set(_ flowHash: UInt32) -> Int { Int(flowHash & setMask) &* ways }
+
+    /// Starts loading the set of a flow that is judged a few packets later.
+    @inline(__always) func prefetch(_ flowHash: UInt32) {
+        bma_prefetch(UnsafeRawPointer(hints + FlowHints.set(flowHash)))
+    }
 
     /// The hint of the flow, or nil. Tags are the flow hash with its low bit set (never 0, the
     /// empty tag).

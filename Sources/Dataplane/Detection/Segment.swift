@@ -25,10 +25,14 @@ public struct Segment {
     var vmRateScore: Double = 0
     /// After learning, the VM's count is half-way to a rate spike: its packets teach no sizes.
     var vmSpiking = false
-    /// Damped count of new hosts (fan-out); slow-path packets that add a host raise it.
-    var fanOut: Double = 0
+    /// Damped count of new hosts (fan-out); slow-path packets that add a host raise it through
+    /// `setFanOut`, which keeps `vmScores` current.
+    private(set) var fanOut: Double = 0
     var classRates: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
     var classScores: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+    /// The VM-wide part of a packet's score per protocol class (`vmScore`), taken once per
+    /// segment and whenever the fan-out changes, not per packet.
+    var vmScores: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
     /// What the VM's and each class's learned peak may be raised to (see `peakCount`).
     var vmPeakCount: Double = 0
     var classPeakCounts: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
@@ -60,9 +64,18 @@ public struct Segment {
     @inline(__always) func classRate(_ cls: Int) -> Double { element(classRates, cls, Double.self) }
     @inline(__always) func classScore(_ cls: Int) -> Double { element(classScores, cls, Double.self) }
 
-    /// The VM-wide part of a packet's score: rate, fan-out and its protocol class.
-    @inline(__always) func vmScore(_ cls: Int, _ s: DetectionSettings) -> Double {
-        max(max(vmRateScore, fanOut / s.fanOutLimit), classScore(cls))
+    /// The VM-wide part of a packet's score: rate, fan-out and its protocol class. Read in place
+    /// (a tuple passed by value would be copied to the stack to be indexed).
+    @inline(__always) mutating func vmScore(_ cls: Int) -> Double {
+        withElement(&vmScores, cls, Double.self) { $0 }
+    }
+
+    /// Sets the fan-out and the VM-wide scores that depend on it.
+    @inline(__always) mutating func setFanOut(_ x: Double, _ s: DetectionSettings) {
+        fanOut = x
+        let base = max(vmRateScore, fanOut / s.fanOutLimit)
+        vmScores = (max(base, classScores.0), max(base, classScores.1), max(base, classScores.2),
+                    max(base, classScores.3), max(base, classScores.4))
     }
 
     @inline(__always) mutating func learn(_ cls: Int, size: Double) {
@@ -114,7 +127,7 @@ extension Detector {
             withElement(&seg.classPeakCounts, cls, Double.self) { $0 = peakCount }
             withElement(&seg.classScores, cls, Double.self) { $0 = rate / (s.rateFactor * peak + s.rateFloor) }
         }
-        seg.fanOut = shortTerm.newHosts.at(t, halfLifeNs: HalfLife.short)
+        seg.setFanOut(shortTerm.newHosts.at(t, halfLifeNs: HalfLife.short), s)
         return seg
     }
 

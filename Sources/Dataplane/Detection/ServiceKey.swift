@@ -23,19 +23,10 @@ import CDPDK
     return l3 << 32 | UInt64(p.pointee.ethertype)
 }
 
-/// Protocol class for the protocol mix: 0 TCP, 1 UDP, 2 ICMP, 3 ARP, 4 other.
+/// Protocol class for the protocol mix: 0 TCP, 1 UDP, 2 ICMP, 3 ARP, 4 other (the parser's
+/// `BMA_CLASS_*`, taken from the L3 kind and the IP protocol).
 @inline(__always) func protocolClass(_ p: UnsafePointer<bma_pkt_t>) -> Int {
-    let l3 = Int(p.pointee.l3)
-    if l3 == Int(BMA_L3_ARP) { return 3 }
-    if l3 == Int(BMA_L3_IPV4) || l3 == Int(BMA_L3_IPV6) {
-        switch p.pointee.ip_proto {
-        case 6: return 0
-        case 17: return 1
-        case 1, 58: return 2
-        default: return 4
-        }
-    }
-    return 4
+    Int(p.pointee.proto_class)
 }
 
 public let protocolClassNames = ["tcp", "udp", "icmp", "arp", "other"]

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemPackage
 
 /// Writes a classic pcap file through an in-memory buffer.
 ///
@@ -16,7 +10,8 @@ public final class PcapWriter {
     private let encoder: PcapEncoder
     private let bufferCapacity: Int
     private var buffer: [UInt8] = []
-    private var descriptor: Int32
+    /// nil once closed.
+    private var file: FileDescriptor?
     /// Records written so far, buffered or not.
     public private(set) var recordCount = 0
 
@@ -42,23 +37,27 @@ public final class PcapWriter {
         self.header = header
         self.encoder = PcapEncoder(header: header)
         self.bufferCapacity = max(bufferCapacity, PcapFormat.fileHeaderLength)
-        descriptor = exclusive
-            ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotWrite(path: path, reason: Self.lastError()) }
+        do {
+            file = try FileDescriptor.open(
+                FilePath(path), .writeOnly,
+                options: exclusive ? [.create, .exclusiveCreate, .noFollow, .closeOnExec] : [.create, .truncate, .closeOnExec],
+                permissions: exclusive ? .ownerReadWrite : [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw .cannotWrite(path: path, reason: "\(error)")
+        }
         buffer.reserveCapacity(self.bufferCapacity)
         encoder.appendFileHeader(to: &buffer)
     }
 
     deinit {
-        if descriptor >= 0 {
+        if let file {
             _ = try? flush()
-            _ = closeDescriptor(descriptor)
+            try? file.close()
         }
     }
 
     public func write(_ record: PcapRecord) throws(PcapError) {
-        guard descriptor >= 0 else { throw .writerClosed }
+        guard file != nil else { throw .writerClosed }
         encoder.appendRecord(record, to: &buffer)
         recordCount += 1
         if buffer.count >= bufferCapacity { try flush() }
@@ -70,43 +69,28 @@ public final class PcapWriter {
 
     /// Hands every buffered byte to the kernel.
     public func flush() throws(PcapError) {
-        guard descriptor >= 0 else { throw .writerClosed }
+        guard let file else { throw .writerClosed }
         var written = 0
         while written < buffer.count {
-            let result = buffer.withUnsafeBytes { bytes in
-                writeDescriptor(descriptor, bytes.baseAddress! + written, bytes.count - written)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let reason = Self.lastError()
+            do {
+                written += try buffer.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+            } catch {
                 buffer.removeFirst(written)
-                throw .cannotWrite(path: path, reason: reason)
+                throw .cannotWrite(path: path, reason: "\(error)")
             }
-            written += result
         }
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes and closes the file. Closing twice is an error, so a lost close shows up in tests.
     public func close() throws(PcapError) {
-        guard descriptor >= 0 else { throw .writerClosed }
-        defer { descriptor = -1 }
+        guard let file else { throw .writerClosed }
+        defer { self.file = nil }
         var failure: PcapError?
         do { try flush() } catch { failure = error }
-        if closeDescriptor(descriptor) != 0, failure == nil {
-            failure = .cannotWrite(path: path, reason: Self.lastError())
-        }
+        do { try file.close() } catch where failure == nil {
+            failure = .cannotWrite(path: path, reason: "\(error)")
+        } catch {}
         if let failure { throw failure }
     }
-
-    private static func lastError() -> String {
-        String(cString: strerror(errno))
-    }
-}
-
-// File-scope wrappers: inside PcapWriter the names `write` and `close` mean its own methods.
-private func closeDescriptor(_ descriptor: Int32) -> Int32 { close(descriptor) }
-
-private func writeDescriptor(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }

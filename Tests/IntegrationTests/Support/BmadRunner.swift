@@ -51,6 +51,8 @@ final class BmadProcess {
 
     struct Options {
         var lcores = "0,1"
+        /// EAL `--lcores` map instead of `-l` (e.g. "0@0,1@1,2@1": two workers sharing CPU 1).
+        var lcoreMap: String? = nil
         var memoryMB = 256
         var exitWhenIdleMs: Int? = nil
         var statsInterval: Double? = nil
@@ -68,7 +70,8 @@ final class BmadProcess {
         configPath = try scratch.write(config.yaml + control, to: "\(name).yaml")
         summaryPath = scratch.file("\(name)-summary.json")
         prefix = DPDKRuntime.newPrefix(name)
-        var args = ["-l", options.lcores, "--file-prefix", prefix, "--no-pci", "-m", "\(options.memoryMB)"] + options.extraEAL
+        let lcoreArgs = options.lcoreMap.map { ["--lcores", $0] } ?? ["-l", options.lcores]
+        var args = lcoreArgs + ["--file-prefix", prefix, "--no-pci", "-m", "\(options.memoryMB)"] + options.extraEAL
         args += ["--", "--config", configPath, "--summary-json", summaryPath]
         if let ms = options.exitWhenIdleMs { args += ["--exit-when-idle", "\(ms)"] }
         if let s = options.statsInterval { args += ["--stats-interval", "\(s)"] }

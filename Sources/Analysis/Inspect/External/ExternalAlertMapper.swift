@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 
 /// A packet handed to an external module, remembered (without its frame) so that the module's
@@ -77,7 +78,7 @@ struct ExternalAlertMapper {
         let number = packetNumberPaths.lazy.compactMap { Self.integer(Self.value(at: $0, in: object)) }.first
         let reference = number.flatMap(packets) ?? latest
         let packet = reference?.packet ?? MirroredPacket(
-            receivedNs: 0, timestampNs: AlertSink.wallClockNs(), sensor: "external:\(name)", vmID: 0,
+            receivedNs: 0, timestampNs: SystemClock.wallNanoseconds(), sensor: "external:\(name)", vmID: 0,
             encapsulation: .pcap, metadata: nil, frame: [], originalLength: 0)
 
         var flow = reference?.flow

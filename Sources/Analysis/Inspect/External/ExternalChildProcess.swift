@@ -1,4 +1,6 @@
+import BMAContract
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -125,14 +127,10 @@ final class ExternalChildProcess {
     /// child closed its stdin (EPIPE) or another error happened.
     func writeSome(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard stdin >= 0, !bytes.isEmpty else { return 0 }
-        while true {
-            let result = bytes.withUnsafeBytes { write(stdin, $0.baseAddress!, $0.count) }
-            if result >= 0 { return result }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return 0
-            default: return nil
-            }
+        switch interruptible({ bytes.withUnsafeBytes { write(stdin, $0.baseAddress!, $0.count) } }) {
+        case .success(let written): return written
+        case .failure(.resourceTemporarilyUnavailable): return 0
+        case .failure: return nil
         }
     }
 
@@ -143,18 +141,12 @@ final class ExternalChildProcess {
         let start = buffer.count
         buffer.reserveCapacity(start + max)
         var chunk = [UInt8](repeating: 0, count: max)
-        while true {
-            let result = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, max) }
-            if result > 0 {
-                buffer.append(contentsOf: chunk[0..<result])
-                return result
-            }
-            if result == 0 { return 0 }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return nil
-            default: return 0
-            }
+        switch interruptible({ chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, max) } }) {
+        case .success(let result):
+            buffer.append(contentsOf: chunk[0..<result])
+            return result
+        case .failure(.resourceTemporarilyUnavailable): return nil
+        case .failure: return 0
         }
     }
 
@@ -199,10 +191,9 @@ final class ExternalChildProcess {
         _ = Glibc.kill(-pid, SIGKILL)
         _ = Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, 0)
-            if result == pid { exit = Self.decode(status); return }
-            if result < 0, errno != EINTR { exit = .signal(SIGKILL); return }
+        switch interruptible({ waitpid(pid, &status, 0) }) {
+        case .success(let reaped) where reaped == pid: exit = Self.decode(status)
+        case .success, .failure: exit = .signal(SIGKILL)
         }
     }
 

@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import NIOCore
 
@@ -198,7 +199,7 @@ final class ExternalShared: @unchecked Sendable {
         let item = Queued(
             record: PcapRecord(timestampNanoseconds: packet.timestampNs, data: packet.frame,
                                originalLength: max(packet.originalLength, UInt32(clamping: packet.frame.count))),
-            reference: ExternalPacketReference(packet: reference, view: view), enqueuedNs: ExternalClock.nowNs())
+            reference: ExternalPacketReference(packet: reference, view: view), enqueuedNs: SystemClock.monotonicNanoseconds())
         let wake: Bool = lock.withLock {
             guard !stopping, queue.count < queuePackets, queuedBytes + packet.frame.count <= queueBytes else {
                 stats.packetsDropped += 1
@@ -236,13 +237,5 @@ final class ExternalShared: @unchecked Sendable {
 
     func update(_ body: (inout ExternalModule.Statistics) -> Void) {
         lock.withLock { body(&stats) }
-    }
-}
-
-enum ExternalClock {
-    static func nowNs() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

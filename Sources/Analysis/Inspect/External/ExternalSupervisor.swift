@@ -1,3 +1,4 @@
+import BMAContract
 import Foundation
 import NIOCore
 #if canImport(Glibc)
@@ -93,7 +94,7 @@ final class ExternalSupervisor: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
 
         while true {
-            let now = ExternalClock.nowNs()
+            let now = SystemClock.monotonicNanoseconds()
             if shared.lock.withLock({ shared.stopping }) {
                 if child != nil { terminate(.stopping, now: now) }
                 break
@@ -105,7 +106,7 @@ final class ExternalSupervisor: @unchecked Sendable {
             if child != nil { refill(queue: queue, now: now) }
             waitForEvents(queue: queue, now: now)
             guard child != nil else { continue }
-            let after = ExternalClock.nowNs()
+            let after = SystemClock.monotonicNanoseconds()
             serviceChild(now: after)
             consumeSIGPIPE(pipeSignal)
         }

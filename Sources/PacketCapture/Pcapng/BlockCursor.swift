@@ -1,43 +1,43 @@
 /// Writes a pcapng block in place: integers in the section's byte order, raw bytes, and zero
 /// padding to 32 bits (the memory is zeroed beforehand). The caller sized the block exactly.
-struct BlockCursor {
-    let base: UnsafeMutableRawPointer
-    let order: PcapByteOrder
+public struct BlockCursor {
+    public let base: UnsafeMutableRawPointer
+    public let order: PcapByteOrder
     /// Bytes written from the block's start.
-    var offset = 0
+    public var offset = 0
 
-    init(base: UnsafeMutableRawPointer, order: PcapByteOrder) {
+    public init(base: UnsafeMutableRawPointer, order: PcapByteOrder) {
         self.base = base
         self.order = order
     }
 
-    @inline(__always)
-    mutating func put16(_ value: UInt16) {
+    @inlinable
+    public mutating func put16(_ value: UInt16) {
         base.storeBytes(of: order == .littleEndian ? value.littleEndian : value.bigEndian, toByteOffset: offset, as: UInt16.self)
         offset += 2
     }
 
-    @inline(__always)
-    mutating func put32(_ value: UInt32) {
+    @inlinable
+    public mutating func put32(_ value: UInt32) {
         base.storeBytes(of: order == .littleEndian ? value.littleEndian : value.bigEndian, toByteOffset: offset, as: UInt32.self)
         offset += 4
     }
 
     /// Big-endian whatever the section's order (the BMA option's own fields).
-    @inline(__always)
-    mutating func putBig<T: FixedWidthInteger>(_ value: T) {
+    @inlinable
+    public mutating func putBig<T: FixedWidthInteger>(_ value: T) {
         base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size
     }
 
-    @inline(__always)
-    mutating func putByte(_ value: UInt8) {
+    @inlinable
+    public mutating func putByte(_ value: UInt8) {
         base.storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
         offset += 1
     }
 
-    @inline(__always)
-    mutating func putBytes(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable
+    public mutating func putBytes(_ bytes: UnsafeRawBufferPointer) {
         if let source = bytes.baseAddress, bytes.count > 0 {
             (base + offset).copyMemory(from: source, byteCount: bytes.count)
         }
@@ -45,6 +45,6 @@ struct BlockCursor {
     }
 
     /// Skips to the next multiple of 4 from the block's start.
-    @inline(__always)
-    mutating func pad() { offset = (offset + 3) & ~3 }
+    @inlinable
+    public mutating func pad() { offset = (offset + 3) & ~3 }
 }

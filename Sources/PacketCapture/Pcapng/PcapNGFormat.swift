@@ -52,6 +52,6 @@ public enum PcapNGFormat {
     public static let interfaceNamePrefix = "vm"
 
     /// Rounds up to a multiple of 4 (blocks and option values are padded to 32 bits).
-    @inline(__always)
-    static func padded(_ length: Int) -> Int { (length + 3) & ~3 }
+    @inlinable
+    public static func padded(_ length: Int) -> Int { (length + 3) & ~3 }
 }

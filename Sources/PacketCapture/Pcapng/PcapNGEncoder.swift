@@ -78,7 +78,7 @@ public struct PcapNGEncoder: Sendable {
     }
 
     /// Length of an encoded option list (each padded, plus the end marker).
-    static func encodedLength(of options: [PcapNGOption]) -> Int {
+    public static func encodedLength(of options: [PcapNGOption]) -> Int {
         options.isEmpty ? 0 : options.reduce(4) { $0 + 4 + PcapNGFormat.padded(min($1.value.count, Int(UInt16.max))) }
     }
 
