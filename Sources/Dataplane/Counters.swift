@@ -40,7 +40,9 @@ public enum WorkerCounter: Int, CaseIterable, Sendable {
 /// Per-VM detection and mirror counters, kept by the worker that polls the VM.
 public enum VMCounter: Int, CaseIterable, Sendable {
     case outgoing, incoming, forwarded, learning, anomalous, sticky, forced, suppressed, mirrorDecisions,
-         mirrored, mirroredBytes, mirroredIncoming, preTrigger, budgetDrops, policyBudgetDrops, mirrorDrops
+         mirrored, mirroredBytes, mirroredIncoming, preTrigger, budgetDrops, policyBudgetDrops, mirrorDrops,
+         /// Outgoing packets a response action dropped or rate-limited (not forwarded).
+         actionDrops
     case reasonFirst // one counter per Reason bit follows, mirror decisions by reason
 
     public var name: String {
@@ -61,6 +63,7 @@ public enum VMCounter: Int, CaseIterable, Sendable {
         case .preTrigger: "pre_trigger"
         case .budgetDrops: "budget_drops"
         case .mirrorDrops: "mirror_drops"
+        case .actionDrops: "action_drops"
         case .reasonFirst: "reason"
         }
     }

@@ -13,6 +13,7 @@ public final class Dataplane {
     private var mirrorPool: OpaquePointer?
     private var started = false
     let policyTable: PolicyTable
+    let actionTable: ActionTable
     /// Workers are polling (commands go through their mailboxes).
     public private(set) var running = false
     /// Main lcore only: last seen link state per port (-1 unknown) and how often it changed.
@@ -27,6 +28,7 @@ public final class Dataplane {
         guard !setup.vms.isEmpty else { throw DataplaneError("no VM ports configured") }
         macs = MacTable(count: setup.vms.count)
         policyTable = PolicyTable(workers: max(setup.workerLcores.isEmpty ? EAL.workerLcores().count : setup.workerLcores.count, 1))
+        actionTable = ActionTable(workers: policyTable.workers)
         uplinkIndex = setup.vms.count
         mirrorIndex = setup.mirrorDevargs == nil ? nil : setup.vms.count + 1
 
@@ -106,7 +108,7 @@ public final class Dataplane {
             workers.append(Worker(index: w, lcore: lcore, rx: assignments[w], portIds: ids,
                                   uplinkIndex: uplinkIndex, mirrorIndex: mirrorIndex, setup: setup, macs: macs,
                                   nsPerCycle: nsPerCycle, encap: encap, mirrorPool: mirrorPool,
-                                  policies: policyTable, profile: setup.profileStages))
+                                  policies: policyTable, actions: actionTable, profile: setup.profileStages))
         }
     }
 
@@ -131,6 +133,7 @@ public final class Dataplane {
         for w in workers { _ = bma_lcore_wait(w.lcore) }
         running = false
         policyTable.reclaim(running: false)
+        actionTable.reclaim(running: false)
     }
 
     /// The MAC table is shared with the workers by pointer: freed only when nothing can use it

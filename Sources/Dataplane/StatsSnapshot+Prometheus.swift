@@ -34,6 +34,15 @@ extension StatsSnapshot {
         family("bma_vm_mirrored_packets_total", "counter", "Copies sent to the mirror port.", vms.map { (vm($0), $0.mirrored) })
         family("bma_vm_learning_packets_total", "counter", "Packets seen during the learning period.", vms.map { (vm($0), $0.learning) })
         family("bma_vm_mirror_budget_drops_total", "counter", "Copies dropped by the mirror budget.", vms.map { (vm($0), $0.budget_drops) })
+        family("bma_vm_action_drops_total", "counter", "Packets a response action dropped or rate-limited.",
+               vms.map { (vm($0), $0.action_drops ?? 0) })
+        var acted: [(String, UInt64)] = []
+        for a in actions ?? [] {
+            for (outcome, n) in [("matched", a.matched), ("dropped", a.dropped), ("limited", a.limited), ("mirrored", a.mirrored), ("allowed", a.allowed)] {
+                acted.append(("action=\"\(a.id)\",kind=\"\(a.kind)\",outcome=\"\(outcome)\"", n))
+            }
+        }
+        family("bma_action_packets_total", "counter", "Packets of each response action in force, by outcome.", acted)
         var reasons: [(String, UInt64)] = []
         for v in vms { for (r, n) in v.reasons.sorted(by: { $0.key < $1.key }) { reasons.append((vm(v) + ",reason=\"\(r)\"", n)) } }
         family("bma_vm_mirror_decisions_total", "counter", "Mirror decisions by reason.", reasons)

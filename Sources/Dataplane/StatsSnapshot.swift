@@ -83,6 +83,8 @@ public struct StatsSnapshot: Codable, Sendable {
         public var policy_budget_drops: UInt64
         public var mirror_drops: UInt64
         public var baseline: BaselineSummary?
+        /// Outgoing packets response actions dropped or rate-limited.
+        public var action_drops: UInt64? = nil
     }
 
     public struct BaselineSummary: Codable, Sendable {
@@ -112,6 +114,18 @@ public struct StatsSnapshot: Codable, Sendable {
     public var broadcast_copies: UInt64
     public var vms: [VM]
     public var mirror: Mirror
+    /// The response actions in force and what each did (absent when none).
+    public var actions: [ActionStats]? = nil
+
+    public struct ActionStats: Codable, Sendable {
+        public var id: UInt32
+        public var kind: String
+        public var matched: UInt64
+        public var dropped: UInt64
+        public var limited: UInt64
+        public var mirrored: UInt64
+        public var allowed: UInt64
+    }
 }
 
 extension Dataplane {
@@ -215,12 +229,22 @@ extension Dataplane {
                              mirror_decisions: sum(.mirrorDecisions), reasons: reasons, mirrored: sum(.mirrored),
                              mirrored_bytes: sum(.mirroredBytes), mirrored_incoming: sum(.mirroredIncoming),
                              pre_trigger: sum(.preTrigger), budget_drops: sum(.budgetDrops),
-                             policy_budget_drops: sum(.policyBudgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base))
+                             policy_budget_drops: sum(.policyBudgetDrops), mirror_drops: sum(.mirrorDrops), baseline: base,
+                             action_drops: sum(.actionDrops)))
         }
+        // Listed only once an action dropped something (the other reasons are always listed).
+        let actionDrops = vms.reduce(0) { $0 &+ ($1.action_drops ?? 0) }
+        if actionDrops > 0 { drops["response-action"] = actionDrops }
         func mirrorSum(_ c: MirrorCounter) -> UInt64 { workers.reduce(0) { $0 &+ $1.counters.read($1.counters.layout.index(c)) } }
+        let actions = actionTable.published.map { a in
+            let c = actionTable.counts(id: a.id)
+            return StatsSnapshot.ActionStats(id: a.id, kind: a.kind.name, matched: c.matched, dropped: c.dropped,
+                                             limited: c.limited, mirrored: c.mirrored, allowed: c.allowed)
+        }
         return StatsSnapshot(uptime_s: uptime, ports: outPorts, lcores: lcores, drops: drops,
                              malformed: malformed, broadcast_copies: copies, vms: vms,
                              mirror: .init(sent: mirrorSum(.sent), sent_bytes: mirrorSum(.sentBytes), nombuf: mirrorSum(.nombuf),
-                                           ringfull: mirrorSum(.ringfull), too_big: mirrorSum(.tooBig)))
+                                           ringfull: mirrorSum(.ringfull), too_big: mirrorSum(.tooBig)),
+                             actions: actions.isEmpty ? nil : actions)
     }
 }

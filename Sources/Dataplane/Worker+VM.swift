@@ -1,19 +1,24 @@
 import CDPDK
 
 /// A VM's burst, stage by stage: sort (replay clock, frames toward the VM in replays) → policy →
-/// detect → decide and collect copies → mirror → uplink. Everything it forwards goes to the
+/// detect → response actions (Worker+Actions.swift) → decide and collect copies → mirror → uplink. Everything it forwards goes to the
 /// uplink, and the mirror never holds production back.
 extension Worker {
     @inline(__always) func fromVM(vm: Int, n: Int, snap: UnsafeMutablePointer<PolicySnapshot>) {
         let state = vms + vm
         var t0 = profile ? bma_tsc() : 0
-        let k = sortVMBurst(state, vm: vm, n: n)
+        var k = sortVMBurst(state, vm: vm, n: n)
         if k > 0 {
             let withPolicies = snap.pointee.count > 0
             if withPolicies { matchPolicies(snap, vm: vm, k: k) }
             t0 = lap(t0, .cyclesPolicy)
             detect(state, k: k, withPolicies: withPolicies)
             t0 = lap(t0, .cyclesDetect)
+            if actionSnap.pointee.count > 0 {
+                let (kept, dropped) = enforceActions(actionSnap, vm: vm, k: k)
+                if dropped > 0 { bma_mbufs_free(actionDropped, UInt16(dropped)) }
+                k = kept
+            }
             let (mirrors, held) = decide(state, vm: vm, k: k, snap: snap)
             t0 = lap(t0, .cyclesDecide)
             if mirrors > 0 { sendMirror(vm: vm, n: mirrors, counter: .mirrored) }

@@ -44,6 +44,12 @@ final class Worker: @unchecked Sendable {
     let mirrorPool: OpaquePointer?
     let mirrorStats: UnsafeMutablePointer<bma_mirror_stats_t>
     let policies: PolicyTable
+    /// Response actions: the table, the snapshot of this poll iteration, and the mbufs its
+    /// stage took out of the current burst.
+    let actions: ActionTable
+    let actionSlots: ActionSlots
+    var actionSnap: UnsafeMutablePointer<ActionSnapshot>
+    let actionDropped: UnsafeMutablePointer<OpaquePointer?>
     let mailbox = WorkerMailbox()
     /// Per-policy mirror budgets, indexed like the snapshot's rules; reset per generation.
     let policyBudgets: UnsafeMutablePointer<MirrorBudget>
@@ -86,7 +92,7 @@ final class Worker: @unchecked Sendable {
 
     init(index: Int, lcore: UInt32, rx: [RxAssignment], portIds: [UInt16], uplinkIndex: Int,
          mirrorIndex: Int?, setup: DataplaneSetup, macs: MacTable, nsPerCycle: Double,
-         encap: bma_encap_t, mirrorPool: OpaquePointer?, policies: PolicyTable, profile: Bool = false) {
+         encap: bma_encap_t, mirrorPool: OpaquePointer?, policies: PolicyTable, actions: ActionTable, profile: Bool = false) {
         self.index = index
         self.lcore = lcore
         txQueue = UInt16(index)
@@ -155,6 +161,11 @@ final class Worker: @unchecked Sendable {
         dnsNames = .allocate(capacity: Worker.dnsAnswerCap)
         dnsNames.initialize(repeating: bma_dns_name_t(), count: Worker.dnsAnswerCap)
         self.policies = policies
+        self.actions = actions
+        actionSlots = actions.slots
+        actionSnap = actions.acquire(worker: index)
+        actionDropped = .allocate(capacity: burst)
+        actionDropped.initialize(repeating: nil, count: burst)
         policyBudgets = .allocate(capacity: PolicyTable.capacity)
         policyBudgets.initialize(repeating: MirrorBudget(packetsPerSecond: 0, bytesPerSecond: 0), count: PolicyTable.capacity)
     }
@@ -183,6 +194,7 @@ final class Worker: @unchecked Sendable {
         dnsAnswers.deallocate()
         dnsNames.deallocate()
         policyBudgets.deallocate()
+        actionDropped.deallocate()
     }
 
     /// The poll loop. Returns when a stop is requested.
@@ -197,6 +209,7 @@ final class Worker: @unchecked Sendable {
             // Quiescent point: the policy snapshot is picked up (and the old one released) here.
             let snap = policies.acquire(worker: index)
             if snap.pointee.generation != budgetGeneration { adopt(snap) }
+            actionSnap = actions.acquire(worker: index)
             mailbox.serve { self.apply($0) }
             let nowNs = UInt64(Double(bma_tsc()) * nsPerCycle) &+ clockOffsetNs
             for a in 0..<rx.count {

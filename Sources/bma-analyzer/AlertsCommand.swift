@@ -1,9 +1,16 @@
 import Analysis
+import Console
 import ArgumentParser
 import Foundation
 
 struct AlertsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List stored alerts.")
+    static let configuration = CommandConfiguration(
+        commandName: "alerts", abstract: "List stored alerts (each with its id), or acknowledge one (ack ID --benign).",
+        subcommands: [AlertsListCommand.self, AlertAckCommand.self], defaultSubcommand: AlertsListCommand.self)
+}
+
+struct AlertsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List stored alerts (the default).")
 
     @Option(name: .customLong("store"), help: "Store directory (an existing store; never created).")
     var directory = "/var/lib/bma-analyzer"
@@ -42,7 +49,7 @@ struct AlertsCommand: ParsableCommand {
             let flow = [a.src_ip.map { "\($0)\(a.src_port.map { ":\($0)" } ?? "")" }, a.dest_ip.map { "\($0)\(a.dest_port.map { ":\($0)" } ?? "")" }]
                 .compactMap { $0 }.joined(separator: " -> ")
             print("\(a.timestamp)  sev \(a.alert.severity)  \(a.vm)  \(a.alert.signature)  \(a.proto ?? "") \(flow)  x\(a.bma.count)"
-                  + (a.pcap.map { "  [\($0.file)#\($0.packet)]" } ?? ""))
+                  + (a.pcap.map { "  [\($0.file)#\($0.packet)]" } ?? "") + "  id \(StoredAlert(a).id)")
         }
     }
 }

@@ -9,7 +9,7 @@ import Yams
 enum AnalyzerConfigFile {
     static let defaultPath = "/etc/bma/analyzer.yaml"
 
-    enum Kind { case text, size, integer, number, flag, invertibleFlag, pairs(separator: String) }
+    enum Kind { case text, size, integer, number, flag, invertibleFlag, pairs(separator: String), structured }
 
     /// Every key the file may hold, and what it takes.
     static let keys: [String: Kind] = [
@@ -18,7 +18,7 @@ enum AnalyzerConfigFile {
         "metrics_listen": .text, "console_listen": .text, "console_password_file": .text,
         "store": .text, "retention_bytes": .size, "min_free_bytes": .size, "rotate_bytes": .size, "rotate_seconds": .integer,
         "flush_interval": .number, "packet_comments": .flag, "store_group": .text, "eve": .text,
-        "vm_names": .pairs(separator: "="), "modules": .pairs(separator: "="),
+        "vm_names": .pairs(separator: "="), "modules": .pairs(separator: "="), "response": .structured,
     ]
 
     /// The singular flag of a list key.
@@ -76,6 +76,10 @@ enum AnalyzerConfigFile {
                     }
                     out += [listFlags[key]!, n + separator + s]
                 }
+            case .structured:
+                // A section with its own fields (response:), handed over as JSON.
+                guard v.mapping != nil else { throw fail(key, "must be a mapping") }
+                out += [flag, try JSONText.from(v, field: key, fail: fail)]
             case .flag, .invertibleFlag:
                 guard let b = v.bool else { throw fail(key, "'\(v.string ?? "")' is not true or false") }
                 if b { out.append(flag) } else if case .invertibleFlag = kind { out.append("--no-" + flag.dropFirst(2)) }
@@ -91,5 +95,37 @@ enum AnalyzerConfigFile {
             }
         }
         return out
+    }
+}
+
+/// A YAML section as JSON text: mappings, sequences, and scalars as booleans, numbers or strings.
+enum JSONText {
+    static func from(_ node: Node, field: String, fail: (String, String) -> AnalyzerFailure) throws(AnalyzerFailure) -> String {
+        let value = try json(node, field: field, fail: fail)
+        return value.encodedString()
+    }
+
+    private static func json(_ node: Node, field: String, fail: (String, String) -> AnalyzerFailure) throws(AnalyzerFailure) -> JSONValue {
+        if let m = node.mapping {
+            var o: [String: JSONValue] = [:]
+            for (k, v) in m {
+                guard let key = k.string else { throw fail(field, "keys must be strings") }
+                o[key] = try json(v, field: "\(field).\(key)", fail: fail)
+            }
+            return .object(o)
+        }
+        if let s = node.sequence {
+            var a: [JSONValue] = []
+            for (i, v) in s.enumerated() { a.append(try json(v, field: "\(field)[\(i)]", fail: fail)) }
+            return .array(a)
+        }
+        guard let scalar = node.scalar else { throw fail(field, "unsupported YAML node") }
+        if scalar.style == .plain {
+            if let b = node.bool { return .bool(b) }
+            if let i = node.int { return .number(Double(i)) }
+            if let d = node.float { return .number(d) }
+            if node.null != nil { return .null }
+        }
+        return .string(scalar.string)
     }
 }

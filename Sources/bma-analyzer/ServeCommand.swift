@@ -45,6 +45,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Control socket for `bma-analyzer status`.")
     var socket = "/run/bma-analyzer/analyzer.sock"
 
+    @Option(help: ArgumentHelp("Response rules as JSON: the configuration file's `response:` section (socket, dry_run, protected_vms, rules; docs/response.md).", valueName: "json"))
+    var response: String?
+
     @Option(help: "Print a status line every SECONDS (0 = never).")
     var statusInterval: Double = 10
 
@@ -78,7 +81,14 @@ struct ServeCommand: ParsableCommand {
                 throw ValidationError("--sensor-keys: \(error)")
             }
         }
-        let node = try store.openNode()
+        var responder: ResponseEngine?
+        if let response {
+            responder = ResponseEngine(settings: try ResponseSettings.parse(response), vmNames: try store.configuration().vmNames,
+                                       storeDirectory: store.directory)
+        }
+        var onAlert: (@Sendable (Alert) -> Void)?
+        if let engine = responder { onAlert = { engine.offer($0) } }
+        let node = try store.openNode(onAlert: onAlert)
         var listenerConfig = MirrorListener.Configuration()
         listenerConfig.host = listen
         listenerConfig.sensors = registry
@@ -118,6 +128,7 @@ struct ServeCommand: ParsableCommand {
         let b = listener.binding
         log("bma-analyzer: listening on \(listen): geneve \(b?.genevePort.map(String.init) ?? "off"), vxlan \(b?.vxlanPort.map(String.init) ?? "off")\(erspan ? ", erspan (gre)" : ""); store \(store.directory); sensors \(registry.sensors.map { "\($0.name) (\($0.networks.map(\.description).joined(separator: ", ")))" }.joined(separator: ", "))\(authenticator.map { "; authenticated: \($0.sensorsWithKeys.joined(separator: ", "))" } ?? "")")
 
+        if let responder { log("bma-analyzer: \(responder.summary)") }
         if let metricsListen { log("bma-analyzer: Prometheus metrics on http://\(metricsListen)/metrics") }
         let started = Date()
         var last = Date()
@@ -145,6 +156,7 @@ struct ServeCommand: ParsableCommand {
         listener.stop()
         gre?.stop()
         node.stop()
+        responder?.drain()
         server.close()
         log(StatusText.line(node.status(ingest: ingest(listener, gre))))
     }

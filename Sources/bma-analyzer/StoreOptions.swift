@@ -70,8 +70,9 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The node on this store, with the VM names remembered in it for query and alerts.
-    func openNode() throws -> AnalyzerNode {
-        let c = try configuration()
+    func openNode(onAlert: (@Sendable (Alert) -> Void)? = nil) throws -> AnalyzerNode {
+        var c = try configuration()
+        c.onAlert = onAlert
         let node = try AnalyzerNode(configuration: c)
         try StoreVMNames.remember(c.vmNames, in: directory)
         return node

@@ -26,7 +26,7 @@ struct Bmactl: ParsableCommand {
         subcommands: [
             StatusCommand.self, StatsCommand.self, TopCommand.self, VMCommand.self,
             BaselineCommand.self, PolicyCommand.self, SensitivityCommand.self, MirrorCommand.self,
-            ConfigCommand.self,
+            ConfigCommand.self, ActionCommand.self,
         ])
 
     /// Accepted here too, so they may come before the subcommand (`bmactl --json vm list`);

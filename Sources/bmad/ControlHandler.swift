@@ -15,6 +15,8 @@ final class ControlHandler {
     let baselines: BaselineStore?
     private(set) var policies = PolicySet()
     private(set) var sensitivities: Sensitivities
+    /// Response actions (ActionHandler.swift); set by the control plane.
+    var actions: ActionHandler?
 
     init(dataplane: Dataplane, config: BmadConfig, policyFile: PolicyFile?, settingsFile: SettingsFile?, baselines: BaselineStore?) {
         self.dataplane = dataplane
@@ -116,6 +118,9 @@ final class ControlHandler {
         case .sensitivitySet: return try SensitivitySetRequest.answer(p, sensitivity)
         case .mirrorForce: return try MirrorForceRequest.answer(p, force)
         case .configShow: return try ConfigShowRequest.answer(p) { _ in configJSON() }
+        case .actionList: return try ActionListRequest.answer(p) { _ in try actionHandler().list() }
+        case .actionAdd: return try ActionAddRequest.answer(p) { r in try actionHandler().add(r) }
+        case .actionRemove: return try ActionRemoveRequest.answer(p) { r in try actionHandler().remove(r) }
         }
     }
 
@@ -137,6 +142,11 @@ final class ControlHandler {
     }
 
     private func name(_ i: Int) -> String { dataplane.setup.vms[i].name }
+
+    private func actionHandler() throws -> ActionHandler {
+        guard let actions else { throw ControlError(.internal, "response actions are not available") }
+        return actions
+    }
 
     private func answered(_ ok: Bool) throws {
         if !ok { throw ControlError(.internal, "the worker did not answer in time; nothing was changed") }

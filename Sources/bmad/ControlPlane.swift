@@ -24,10 +24,12 @@ final class ControlPlane {
     func prepare(_ dataplane: Dataplane) throws {
         var policyFile: PolicyFile?
         var settingsFile: SettingsFile?
+        var actionFile: ActionFile?
         do {
             let store = try StateStore(directory: config.control.stateDirectory)
             policyFile = PolicyFile(store: store)
             settingsFile = SettingsFile(store: store)
+            actionFile = ActionFile(store: store)
             baselines = BaselineStore(store: store)
         } catch {
             log("bmad: state directory \(config.control.stateDirectory) unusable, nothing will be saved: \(error)")
@@ -35,6 +37,9 @@ final class ControlPlane {
         let handler = ControlHandler(dataplane: dataplane, config: config, policyFile: policyFile,
                                      settingsFile: settingsFile, baselines: baselines)
         handler.restorePolicies(log: log)
+        let actions = ActionHandler(dataplane: dataplane, file: actionFile, log: log)
+        actions.restore()
+        handler.actions = actions
         baselines?.load(into: dataplane, log: log)
         handler.restoreSettings(log: log)
         self.handler = handler
@@ -64,6 +69,7 @@ final class ControlPlane {
     func step(_ dataplane: Dataplane) {
         if let server, let handler {
             server.step(timeoutMs: 10) { handler.handle($0, $1) }
+            handler.actions?.expire()
         } else {
             usleep(10_000)
         }
@@ -72,6 +78,7 @@ final class ControlPlane {
         if now - lastTelemetry >= 1 {
             Telemetry.publish(dataplane.snapshot())
             dataplane.reclaimPolicies()
+            dataplane.reclaimActions()
             lastTelemetry = now
         }
         let every = config.control.saveSeconds

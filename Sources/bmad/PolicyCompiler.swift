@@ -11,10 +11,30 @@ enum PolicyCompiler {
     }
 
     static func compile(_ p: Policy, vms: [DataplaneSetup.VM]) -> PolicyRule {
-        var r = PolicyRule()
+        var r = match(p.match, vms: vms)
         r.id = p.id
         r.priority = Int32(p.priority)
-        let m = p.match
+        let a = p.action
+        switch a.mirror {
+        case .onAnomaly: r.mode = .onAnomaly
+        case .always: r.mode = .always
+        case .never: r.mode = .never
+        }
+        if let s = a.sensitivity { r.sensitivity = s }
+        if let s = a.snaplen { r.snaplen = UInt16(clamping: s) }
+        if let e = a.encapsulation, let kind = MirrorEncapsulation(name: e) { r.encapsulation = kind.rawValue }
+        if let rl = a.rateLimit {
+            r.packetsPerSecond = rl.packetsPerSecond ?? 0
+            r.bytesPerSecond = rl.bytesPerSecond ?? 0
+        }
+        if let s = a.stickySeconds { r.stickyNs = UInt64(s * 1e9) }
+        if let n = a.preTriggerPackets { r.preTriggerPackets = n }
+        return r
+    }
+
+    /// The match fields of a rule (response actions match packets the same way).
+    static func match(_ m: PolicyMatch, vms: [DataplaneSetup.VM]) -> PolicyRule {
+        var r = PolicyRule()
         if let refs = m.vms {
             r.anyVM = false
             for (i, vm) in vms.enumerated() where refs.contains(where: { $0.refers(toID: vm.id, name: vm.name) }) {
@@ -49,21 +69,6 @@ enum PolicyCompiler {
         case .in: r.directions = 2
         case .both: r.directions = 3
         }
-        let a = p.action
-        switch a.mirror {
-        case .onAnomaly: r.mode = .onAnomaly
-        case .always: r.mode = .always
-        case .never: r.mode = .never
-        }
-        if let s = a.sensitivity { r.sensitivity = s }
-        if let s = a.snaplen { r.snaplen = UInt16(clamping: s) }
-        if let e = a.encapsulation, let kind = MirrorEncapsulation(name: e) { r.encapsulation = kind.rawValue }
-        if let rl = a.rateLimit {
-            r.packetsPerSecond = rl.packetsPerSecond ?? 0
-            r.bytesPerSecond = rl.bytesPerSecond ?? 0
-        }
-        if let s = a.stickySeconds { r.stickyNs = UInt64(s * 1e9) }
-        if let n = a.preTriggerPackets { r.preTriggerPackets = n }
         return r
     }
 }

@@ -87,6 +87,9 @@ final class ProtocolDocumentTests: XCTestCase {
         .policyReplace: PolicyReplaceRequest.Replaced(generation: 1, count: 1),
         .sensitivitySet: SensitivitySetRequest.InForce(vm: "a", value: 1),
         .mirrorForce: MirrorForceRequest.Forced(vm: "a", until: "t", seconds: 1, cancelled: true, flowHash: 1),
+        .actionList: ActionListRequest.ActionList(actions: [["id": 1]], events: [.init(time: "t", event: "added", id: 1, kind: "drop",
+                                                                                      target: "vm a", reason: "r")]),
+        .actionRemove: ActionRemoveRequest.Removed(id: 1, event: "removed"),
     ] }
 
     func testEveryFixedResultIsDocumentedAsItsTypeEncodesIt() throws {

@@ -35,6 +35,9 @@ final class ProtocolRequestTests: XCTestCase {
         XCTAssertEqual(PolicyAddRequest(policy: ["name": "a"], allowFutureVM: true).params, ["name": "a", "allow_future_vm": true])
         XCTAssertEqual(PolicyReplaceRequest(policies: []).params, ["policies": []])
         XCTAssertEqual(BaselineResetRequest(vm: VMReference(text: "7")).params, ["vm": 7])
+        XCTAssertEqual(ActionAddRequest(action: ["kind": "drop", "vm": "web1"], seconds: 60).params,
+                       ["kind": "drop", "vm": "web1", "seconds": 60])
+        XCTAssertEqual(ActionRemoveRequest(id: 3).params, ["id": 3])
     }
 
     func testReadingKeepsTheProtocolsMessages() {
@@ -49,6 +52,13 @@ final class ProtocolRequestTests: XCTestCase {
         XCTAssertEqual(message { _ = try BaselineShowRequest(params: Params([:])) }, "vm: is required (a VM name or id)")
         XCTAssertEqual(message { _ = try PolicyAddRequest(params: Params(["allow_future_vm": "yes"])) },
                        "allow_future_vm: must be true or false, got a string")
+        XCTAssertEqual(message { _ = try ActionAddRequest(params: Params(["kind": "drop", "vm": "web1"])) },
+                       "seconds: is required (a number)")
+        XCTAssertEqual(message { _ = try ActionAddRequest(params: Params(["kind": "drop", "vm": "web1", "seconds": 0])) },
+                       "seconds: must be between 0.001 and 604800, got 0")
+        XCTAssertEqual(message { _ = try ActionAddRequest(params: Params(["kind": "drop", "vm": "web1", "seconds": 5, "colour": "red"])) },
+                       "colour: unknown parameter")
+        XCTAssertEqual(message { _ = try ActionRemoveRequest(params: Params(["id": 0])) }, "id: must be between 1 and 4294967295, got 0")
     }
 
     func testFlowProtocolMayBeANumber() throws {

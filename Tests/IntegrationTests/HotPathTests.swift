@@ -33,6 +33,15 @@ final class HotPathTests: IntegrationTestCase {
             detection: {learning_seconds: 0, promote_seconds: 0}
 
             """
+        // Response actions of every kind in force from the start (restored from the state
+        // directory): their stage runs on every burst of both VMs.
+        try FileManager.default.createDirectory(atPath: scratch.file("bmad-state"), withIntermediateDirectories: true)
+        let expires = UInt64(Date().timeIntervalSince1970 + 86_400) * 1_000_000_000
+        let actions = [("drop", 1, 2, ""), ("force-mirror", 1, 3, ""), ("rate-limit", 2, 1, ", \"packets_per_second\": 1000"), ("allow", 2, 4, "")]
+            .enumerated().map { i, a in
+                "{\"id\": \(i + 1), \"kind\": \"\(a.0)\", \"vm\": \(a.1), \"destination\": {\"cidr\": \"10.\(a.1).0.\(a.2)/32\"}, \"expires_ns\": \(expires)\(a.3)}"
+            }
+        _ = try scratch.write("{\"format\": \"bma-actions\", \"version\": 1, \"actions\": [\(actions.joined(separator: ", "))]}", to: "bmad-state/actions.json")
         let bmad = try startBmad(config, in: scratch, options: .init(
             memoryMB: 256, statsInterval: 0.5, binary: bmadPath, environment: counter.environment(thread: "rte-worker-1")))
         // Warm-up: the worker's first bursts may touch lazily initialised state.
@@ -74,6 +83,11 @@ final class HotPathTests: IntegrationTestCase {
         XCTAssertGreaterThan(learned, 100_000, "vm1 outgoing")
         XCTAssertEqual((vms.first?["anomalous"] as? NSNumber)?.uint64Value, 0, "vm1 (sensitivity 0) flagged packets")
         XCTAssertGreaterThan(mirrored, 100_000, "mirror sent")
+        let did = (summary?["actions"] as? [[String: Any]] ?? []).map { a in
+            ["dropped", "mirrored", "limited", "allowed"].map { (a[$0] as? NSNumber)?.uint64Value ?? 0 }.max() ?? 0
+        }
+        XCTAssertEqual(did.count, 4, "the four actions are in force: \(summary?["actions"] ?? "none")")
+        XCTAssertTrue(did.allSatisfy { $0 > 1000 }, "each action acted in steady state: \(summary?["actions"] ?? "none")")
     }
 
     /// Packets the uplink sent so far (from the latest stats line).

@@ -21,6 +21,8 @@ public final class AnalyzerNode: @unchecked Sendable {
         public var queueBytes = 64 << 20
         /// The sensor named in storage alerts.
         public var host = ProcessInfo.processInfo.hostName
+        /// Called with every alert the sink delivers (after deduplication), e.g. the response engine.
+        public var onAlert: (@Sendable (Alert) -> Void)?
 
         public init(storeDirectory: String) { self.storeDirectory = storeDirectory }
     }
@@ -57,7 +59,11 @@ public final class AnalyzerNode: @unchecked Sendable {
         }
         var sinkConfig = AlertSink.Configuration(evePath: configuration.evePath ?? configuration.storeDirectory + "/eve.json")
         sinkConfig.windowNs = 60_000_000_000
-        sink = try AlertSink(configuration: sinkConfig, store: { store.insertAlert($0) })
+        let onAlert = configuration.onAlert
+        sink = try AlertSink(configuration: sinkConfig, store: { alert in
+            store.insertAlert(alert)
+            onAlert?(alert)
+        })
         queue = PacketQueue(capacity: configuration.queueCapacity, maxBytes: configuration.queueBytes)
     }
 

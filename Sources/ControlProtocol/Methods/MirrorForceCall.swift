@@ -65,7 +65,7 @@ public struct MirrorForceRequest: BmadRequest {
             destinationPort = UInt16(try p.optionalInt("dst_port", in: 0...65535) ?? 0)
         }
 
-        var params: [String: JSONValue] {
+        public var params: [String: JSONValue] {
             ["src": .string(source), "dst": .string(destination), "proto": .string(protocolName),
              "src_port": .number(Double(sourcePort)), "dst_port": .number(Double(destinationPort))]
         }

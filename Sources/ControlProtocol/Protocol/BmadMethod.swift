@@ -21,6 +21,9 @@ public enum BmadMethod: String, CaseIterable, Sendable {
     case sensitivitySet = "sensitivity.set"
     case mirrorForce = "mirror.force"
     case configShow = "config.show"
+    case actionList = "action.list"
+    case actionAdd = "action.add"
+    case actionRemove = "action.remove"
 
     /// The request type that reads and writes the method's `params` and names its response.
     public var requestType: any BmadRequest.Type {
@@ -44,6 +47,9 @@ public enum BmadMethod: String, CaseIterable, Sendable {
         case .sensitivitySet: SensitivitySetRequest.self
         case .mirrorForce: MirrorForceRequest.self
         case .configShow: ConfigShowRequest.self
+        case .actionList: ActionListRequest.self
+        case .actionAdd: ActionAddRequest.self
+        case .actionRemove: ActionRemoveRequest.self
         }
     }
 

@@ -30,7 +30,7 @@ final class PolicyTable: @unchecked Sendable {
     let current: UnsafeMutablePointer<UInt64>
     let epochs: UnsafeMutablePointer<UInt64>
     let workers: Int
-    private var retired: [(snapshot: UnsafeMutablePointer<PolicySnapshot>, replacedBy: UInt64)] = []
+    private var retired = RetiredSnapshots<PolicySnapshot>()
     private(set) var generation: UInt64 = 0
     /// The most rules a snapshot may hold (per-policy budgets are preallocated per worker).
     static let capacity = 1024
@@ -45,7 +45,7 @@ final class PolicyTable: @unchecked Sendable {
     }
 
     deinit {
-        for r in retired { PolicyTable.free(r.snapshot) }
+        retired.freeAll(PolicyTable.free)
         if let s = PolicyTable.pointer(bma_load_u64(current)) { PolicyTable.free(s) }
         current.deallocate()
         epochs.deallocate()
@@ -80,23 +80,13 @@ final class PolicyTable: @unchecked Sendable {
         let s = PolicyTable.make(rules: rules, generation: generation)
         let old = PolicyTable.pointer(bma_load_u64(current))!
         bma_store_release_u64(current, UInt64(UInt(bitPattern: s)))
-        retired.append((old, generation))
+        retired.retire(old, replacedBy: generation)
         return generation
     }
 
     /// Control side: frees snapshots no worker can still hold. `running` false = workers stopped.
     func reclaim(running: Bool) {
-        var oldest = UInt64.max
-        if running {
-            for w in 0..<workers { oldest = min(oldest, bma_load_acquire_u64(epochs + w)) }
-        }
-        retired.removeAll { r in
-            if oldest >= r.replacedBy {
-                PolicyTable.free(r.snapshot)
-                return true
-            }
-            return false
-        }
+        retired.reclaim(epochs: epochs, workers: workers, running: running, free: PolicyTable.free)
     }
 
 
