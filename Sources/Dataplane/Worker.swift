@@ -1,3 +1,4 @@
+import BMAContract
 import CDPDK
 #if canImport(Glibc)
 import Glibc
@@ -107,10 +108,7 @@ final class Worker: @unchecked Sendable {
         counters = CounterBlock(layout: CounterLayout(ports: portIds.count, vms: setup.vms.count))
         self.macs = macs
         self.nsPerCycle = nsPerCycle
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let wall = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-        clockOffsetNs = wall &- UInt64(Double(bma_tsc()) * nsPerCycle)
+        clockOffsetNs = SystemClock.wallNanoseconds() &- UInt64(Double(bma_tsc()) * nsPerCycle)
         settings = setup.detection
         self.profile = profile
         vms = .allocate(capacity: max(vmCount, 1))
