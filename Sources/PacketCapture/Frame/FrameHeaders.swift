@@ -74,7 +74,7 @@ public struct FrameHeaders: Sendable, Equatable {
         public static let ipOptions = Flags(rawValue: 1 << 6)
         /// Fewer bytes captured than the frame had on the wire.
         public static let partial = Flags(rawValue: 1 << 7)
-        /// UDP from port 53, not a fragment.
+        /// UDP from port 53, or a TCP segment from port 53 with data; not a fragment.
         public static let dnsResponse = Flags(rawValue: 1 << 8)
     }
 

@@ -197,6 +197,8 @@ struct FrameParser {
             flow.flags.insert(.transport)
             out.tcpFlags = u8(offset + 13)
             out.l4Payload = UInt16(truncatingIfNeeded: claimedEnd &- offset &- headerLength)
+            // DNS over TCP, as bma_parse marks it: a segment from port 53 with data.
+            if flow.sourcePort == 53 && out.l4Payload > 2 && !flow.flags.contains(.fragment) { flow.flags.insert(.dnsResponse) }
         case Self.protocolUDP:
             guard have(offset + 8, ipEnd, .udpTruncated, &out) else { return }
             let length = UInt32(u16(offset + 4))
