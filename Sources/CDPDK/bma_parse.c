@@ -103,12 +103,12 @@ HOT int have(uint32_t need, uint32_t limit, uint32_t len, unsigned why, bma_pkt_
     return need <= len;
 }
 
-/* Housekeeping by one UDP port: a switch, so a compare tree rather than a compare per port. */
 /* Bit (port & 63) of every housekeeping port below: most ports fail this one test. */
 #define HK_PORT_BITS ((1ULL << (67 & 63)) | (1ULL << (68 & 63)) | (1ULL << (546 & 63)) | \
                       (1ULL << (547 & 63)) | (1ULL << (1900 & 63)) | (1ULL << (5353 & 63)) | \
                       (1ULL << (5355 & 63)))
 
+/* Housekeeping by one UDP port: the bit filter, then a switch (a compare tree). */
 HOT uint8_t port_housekeeping(uint16_t port)
 {
     if (__builtin_expect(!((HK_PORT_BITS >> (port & 63)) & 1), 1))
@@ -130,6 +130,14 @@ HOT uint8_t udp_housekeeping(uint16_t sp, uint16_t dp)
     if (a == BMA_HK_DHCP || b == BMA_HK_DHCP)
         return BMA_HK_DHCP;
     return a | b; /* NONE (0) or DISCOVERY */
+}
+
+/* Multicast and broadcast flags of a destination MAC (the group bit is the first byte's low bit). */
+HOT uint16_t group_flags(uint8_t first_byte, uint64_t dst_mac)
+{
+    if (__builtin_expect(!(first_byte & 1), 1))
+        return 0;
+    return dst_mac == 0xffffffffffffULL ? BMA_PF_MULTICAST | BMA_PF_BROADCAST : BMA_PF_MULTICAST;
 }
 
 /* Housekeeping by ICMP (v4 or v6) type. Other types (redirects, timestamps, ...) are not. */
@@ -477,8 +485,7 @@ HOT int parse_common(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_pk
     }
     uint64_t dst_mac = be64(data) >> 16;
     uint64_t src_mac = be64(data + ETH_ALEN) >> 16;
-    if (__builtin_expect(data[0] & 1, 0))
-        flags |= dst_mac == 0xffffffffffffULL ? BMA_PF_MULTICAST | BMA_PF_BROADCAST : BMA_PF_MULTICAST;
+    flags |= group_flags(data[0], dst_mac);
     if (len < pkt_len)
         flags |= BMA_PF_MULTISEG;
     f.flags = flags;
@@ -534,9 +541,7 @@ void bma_parse_general(const uint8_t *data, uint32_t len, uint32_t pkt_len, bma_
     src_mac = be64(data + ETH_ALEN) >> 16;
     out->dst_mac = dst_mac;
     out->src_mac = src_mac;
-    if (data[0] & 1)
-        f.flags |= dst_mac == 0xffffffffffffULL ? BMA_PF_MULTICAST | BMA_PF_BROADCAST
-                                                : BMA_PF_MULTICAST;
+    f.flags |= group_flags(data[0], dst_mac);
 
     uint32_t off = 12; /* the current type field */
     uint16_t type = be16(data + off);
